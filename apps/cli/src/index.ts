@@ -1,1 +1,2 @@
-export {};
+export type { OneShotOptions } from './one-shot.js';
+export { answerOnce } from './one-shot.js';

@@ -1,0 +1,221 @@
+import { UnsupportedModelError } from './errors.js';
+import type { KvCache, KvLayout } from './kv-cache.js';
+import type { ModelConfig } from './model-files.js';
+import {
+  createTensor,
+  disposeTensor,
+  openSession,
+  type RuntimeSession,
+  type RuntimeSessionOptions,
+  type RuntimeTensor,
+  type ValueInfo,
+} from './onnx-runtime.js';
+
+/**
+ * How a graph wants its inputs. Two layouts exist in the wild: the optimum/onnx-community export
+ * takes `position_ids`; the onnxruntime-genai builder's fused graph derives positions from the
+ * attention mask. Everything else (KV names and shapes, mask type) is read from the graph itself.
+ */
+export interface GraphLayout {
+  readonly kv: KvLayout;
+  readonly takesPositionIds: boolean;
+  readonly maskType: 'int64' | 'int32';
+  readonly idsType: 'int64' | 'int32';
+  /** `logits_to_keep` / `num_logits_to_keep` input, when the graph can return only the last row. */
+  readonly logitsToKeepInput: string | undefined;
+  readonly logitsType: 'float32' | 'float16';
+  readonly vocabSize: number;
+}
+
+function findInput(inputs: readonly ValueInfo[], name: string): ValueInfo | undefined {
+  return inputs.find((input) => input.name === name);
+}
+
+function intType(info: ValueInfo | undefined): 'int64' | 'int32' {
+  return info?.type === 'int32' ? 'int32' : 'int64';
+}
+
+/** Reads the graph layout from the session's inputs and outputs, cross-checked with config.json. */
+export function detectLayout(
+  session: Pick<RuntimeSession, 'inputs' | 'outputs'>,
+  config: ModelConfig,
+): GraphLayout {
+  const { inputs, outputs } = session;
+  const ids = findInput(inputs, 'input_ids');
+  if (!ids) {
+    throw new UnsupportedModelError(
+      `The graph has no "input_ids" input (it has ${inputs.map((input) => input.name).join(', ')}): ` +
+        'it is not a decoder-only text model Shammah can run.',
+    );
+  }
+  const pairs: Array<readonly [string, string]> = [];
+  for (const input of inputs) {
+    const match = /^past_key_values\.(\d+)\.(key|value)$/.exec(input.name);
+    if (!match) continue;
+    const present = `present.${match[1]}.${match[2]}`;
+    if (!outputs.some((output) => output.name === present)) {
+      throw new UnsupportedModelError(`The graph takes ${input.name} but has no ${present} output.`);
+    }
+    pairs.push([input.name, present]);
+  }
+  if (pairs.length === 0) {
+    throw new UnsupportedModelError(
+      'The graph has no past_key_values inputs: it was exported without a KV cache. ' +
+        'Export it with the text-generation-with-past task.',
+    );
+  }
+  const firstPast = findInput(inputs, pairs[0]![0])!;
+  const heads = firstPast.shape[1];
+  const dim = firstPast.shape[3];
+  const kvHeads =
+    typeof heads === 'number' ? heads : (config.num_key_value_heads ?? config.num_attention_heads ?? 0);
+  const headDim =
+    typeof dim === 'number'
+      ? dim
+      : (config.head_dim ?? (config.hidden_size ?? 0) / (config.num_attention_heads ?? 1));
+  if (!kvHeads || !headDim) {
+    throw new UnsupportedModelError('Could not tell the KV cache shape from the graph or config.json.');
+  }
+  const logits = outputs.find((output) => output.name === 'logits');
+  if (!logits) throw new UnsupportedModelError('The graph has no "logits" output.');
+  const vocab = logits.shape[2];
+  const vocabSize = typeof vocab === 'number' ? vocab : (config.vocab_size ?? 0);
+  if (!vocabSize)
+    throw new UnsupportedModelError('Could not tell the vocabulary size from the graph or config.json.');
+  const logitsToKeepInput = ['logits_to_keep', 'num_logits_to_keep'].find((name) => findInput(inputs, name));
+  return {
+    kv: {
+      pairs,
+      kvHeads,
+      headDim,
+      dtype: firstPast.type === 'float16' ? 'float16' : 'float32',
+    },
+    takesPositionIds: findInput(inputs, 'position_ids') !== undefined,
+    maskType: intType(findInput(inputs, 'attention_mask')),
+    idsType: intType(ids),
+    logitsToKeepInput,
+    logitsType: logits.type === 'float16' ? 'float16' : 'float32',
+    vocabSize,
+  };
+}
+
+function intTensor(type: 'int64' | 'int32', values: ArrayLike<number>, dims: number[]): RuntimeTensor {
+  if (type === 'int32') return createTensor('int32', Int32Array.from(values), dims);
+  const data = new BigInt64Array(values.length);
+  for (let i = 0; i < values.length; i++) data[i] = BigInt(values[i]!);
+  return createTensor('int64', data, dims);
+}
+
+function halfToFloat(half: number): number {
+  const sign = half & 0x8000 ? -1 : 1;
+  const exponent = (half >> 10) & 0x1f;
+  const fraction = half & 0x3ff;
+  if (exponent === 0) return sign * 2 ** -14 * (fraction / 1024);
+  if (exponent === 31) return fraction ? Number.NaN : sign * Number.POSITIVE_INFINITY;
+  return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
+}
+
+/** One open decoder graph: runs steps of a sequence against its KV cache. */
+export class DecoderSession {
+  readonly layout: GraphLayout;
+  readonly #session: RuntimeSession;
+  /** The decode step's logits output, written in place every step. */
+  readonly #stepLogits: Float32Array;
+  /** Ones for the attention mask: views of it are fed, so no mask is built per step. */
+  #maskOnes: BigInt64Array | Int32Array;
+
+  private constructor(session: RuntimeSession, layout: GraphLayout) {
+    this.#session = session;
+    this.layout = layout;
+    this.#stepLogits = new Float32Array(layout.vocabSize);
+    this.#maskOnes =
+      layout.maskType === 'int32' ? new Int32Array(1024).fill(1) : new BigInt64Array(1024).fill(1n);
+  }
+
+  /** Opens the ONNX file and reads its layout. */
+  static async open(
+    path: string,
+    config: ModelConfig,
+    options: RuntimeSessionOptions = {},
+  ): Promise<DecoderSession> {
+    const session = await openSession(path, options);
+    try {
+      return new DecoderSession(session, detectLayout(session, config));
+    } catch (error) {
+      await session.release();
+      throw error;
+    }
+  }
+
+  get executionProvider(): string {
+    return this.#session.executionProvider;
+  }
+
+  #mask(total: number): RuntimeTensor {
+    if (this.#maskOnes.length < total) {
+      let size = this.#maskOnes.length;
+      while (size < total) size *= 2;
+      this.#maskOnes =
+        this.layout.maskType === 'int32' ? new Int32Array(size).fill(1) : new BigInt64Array(size).fill(1n);
+    }
+    return createTensor(this.layout.maskType, this.#maskOnes.subarray(0, total), [1, total]);
+  }
+
+  /**
+   * Feeds `ids` after what `cache` holds and returns the logits. With `allPositions` every
+   * position's row is returned ([ids.length × vocab]); otherwise only the last row, which the
+   * caller may read until the next call.
+   */
+  async forward(ids: readonly number[], cache: KvCache, allPositions = false): Promise<Float32Array> {
+    const past = cache.length;
+    const total = past + ids.length;
+    const { layout } = this;
+    const feeds: Record<string, RuntimeTensor> = {
+      input_ids: intTensor(layout.idsType, ids, [1, ids.length]),
+      attention_mask: this.#mask(total),
+      ...cache.pastFeeds(),
+    };
+    if (layout.takesPositionIds) {
+      const positions = Array.from({ length: ids.length }, (_, index) => past + index);
+      feeds.position_ids = intTensor('int64', positions, [1, ids.length]);
+    }
+    const keepLast = !allPositions && ids.length > 1 && layout.logitsToKeepInput !== undefined;
+    if (layout.logitsToKeepInput) {
+      feeds[layout.logitsToKeepInput] = createTensor(
+        'int64',
+        BigInt64Array.of(keepLast || ids.length === 1 ? 1n : 0n),
+        [],
+      );
+    }
+    const single = ids.length === 1 && layout.logitsType === 'float32';
+    const fetches: Record<string, RuntimeTensor | null> = {
+      logits: single ? createTensor('float32', this.#stepLogits, [1, 1, layout.vocabSize]) : null,
+      ...cache.presentFetches(total),
+    };
+    let outputs: Record<string, RuntimeTensor> | undefined;
+    try {
+      outputs = await this.#session.run(feeds, fetches);
+      cache.commit(total);
+      if (single) return this.#stepLogits;
+      return this.#readLogits(outputs.logits!, ids.length, allPositions);
+    } finally {
+      if (outputs && !single) disposeTensor(outputs.logits);
+    }
+  }
+
+  #readLogits(tensor: RuntimeTensor, count: number, allPositions: boolean): Float32Array {
+    const vocab = this.layout.vocabSize;
+    const rows = tensor.dims[1] ?? count;
+    const data = tensor.data as Float32Array | Uint16Array;
+    const start = allPositions ? 0 : (rows - 1) * vocab;
+    const length = allPositions ? rows * vocab : vocab;
+    const out = allPositions ? new Float32Array(length) : this.#stepLogits;
+    if (data instanceof Float32Array) out.set(data.subarray(start, start + length));
+    else for (let i = 0; i < length; i++) out[i] = halfToFloat(data[start + i]!);
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.#session.release();
+  }
+}

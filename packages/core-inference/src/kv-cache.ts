@@ -1,0 +1,146 @@
+import { createTensor, type RuntimeTensor } from './onnx-runtime.js';
+
+/** Shape and names of a graph's key/value cache. */
+export interface KvLayout {
+  /** Pairs of (past input name, present output name), one per layer and per key/value. */
+  readonly pairs: ReadonlyArray<readonly [past: string, present: string]>;
+  readonly kvHeads: number;
+  readonly headDim: number;
+  readonly dtype: 'float32' | 'float16';
+}
+
+type KvArray = Float32Array | Uint16Array;
+
+/**
+ * The key/value cache of one sequence. Each tensor is stored compactly as [heads][positions][dim]
+ * inside a buffer with room to grow; two buffer sets alternate as the step's input (past) and
+ * output (present), so a decode step allocates nothing: the runtime writes `present` straight
+ * into the other set, which becomes the next step's `past`.
+ */
+export class KvCache {
+  readonly layout: KvLayout;
+  /** Positions the cache holds. */
+  #length = 0;
+  #capacity: number;
+  #sets: [KvArray[], KvArray[]];
+  #current: 0 | 1 = 0;
+
+  constructor(layout: KvLayout, initialCapacity = 256) {
+    this.layout = layout;
+    this.#capacity = Math.max(1, initialCapacity);
+    this.#sets = [this.#allocate(this.#capacity), this.#allocate(this.#capacity)];
+  }
+
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Bytes held by the cache's buffers. */
+  get byteSize(): number {
+    return this.#sets.reduce(
+      (sum, set) => sum + set.reduce((total, array) => total + array.byteLength, 0),
+      0,
+    );
+  }
+
+  #perPosition(): number {
+    return this.layout.kvHeads * this.layout.headDim;
+  }
+
+  #allocate(capacity: number): KvArray[] {
+    const size = capacity * this.#perPosition();
+    return this.layout.pairs.map(() =>
+      this.layout.dtype === 'float16' ? new Uint16Array(size) : new Float32Array(size),
+    );
+  }
+
+  #view(array: KvArray, length: number): RuntimeTensor {
+    const { kvHeads, headDim, dtype } = this.layout;
+    return createTensor(dtype, array.subarray(0, length * kvHeads * headDim), [1, kvHeads, length, headDim]);
+  }
+
+  /** Makes room for `length` positions, keeping what is stored. */
+  reserve(length: number): void {
+    if (length <= this.#capacity) return;
+    let capacity = this.#capacity;
+    while (capacity < length) capacity *= 2;
+    const used = this.#length * this.#perPosition();
+    const next: [KvArray[], KvArray[]] = [this.#allocate(capacity), this.#allocate(capacity)];
+    const current = this.#sets[this.#current];
+    next[0].forEach((array, index) => {
+      array.set(current[index]!.subarray(0, used));
+    });
+    this.#sets = next;
+    this.#current = 0;
+    this.#capacity = capacity;
+  }
+
+  /** The stored positions as the graph's `past_key_values.*` inputs. */
+  pastFeeds(): Record<string, RuntimeTensor> {
+    const feeds: Record<string, RuntimeTensor> = {};
+    const set = this.#sets[this.#current];
+    this.layout.pairs.forEach(([past], index) => {
+      feeds[past] = this.#view(set[index]!, this.#length);
+    });
+    return feeds;
+  }
+
+  /** Pre-allocated `present.*` outputs for a step that brings the cache to `length` positions. */
+  presentFetches(length: number): Record<string, RuntimeTensor> {
+    this.reserve(length);
+    const fetches: Record<string, RuntimeTensor> = {};
+    const set = this.#sets[this.#current === 0 ? 1 : 0];
+    this.layout.pairs.forEach(([, present], index) => {
+      fetches[present] = this.#view(set[index]!, length);
+    });
+    return fetches;
+  }
+
+  /** Accepts the step's outputs as the new past. */
+  commit(length: number): void {
+    this.#current = this.#current === 0 ? 1 : 0;
+    this.#length = length;
+  }
+
+  /**
+   * Copies runtime-allocated `present.*` outputs in (for graphs whose outputs cannot be
+   * pre-allocated) and accepts them as the new past.
+   */
+  adopt(outputs: Record<string, RuntimeTensor>, length: number): void {
+    this.reserve(length);
+    const set = this.#sets[this.#current === 0 ? 1 : 0];
+    this.layout.pairs.forEach(([, present], index) => {
+      set[index]!.set(outputs[present]!.data as KvArray);
+    });
+    this.commit(length);
+  }
+
+  /** Forgets every position from `length` on, keeping the first `length` (for prefix reuse). */
+  truncate(length: number): void {
+    if (length >= this.#length) return;
+    const { kvHeads, headDim } = this.layout;
+    for (const array of this.#sets[this.#current]) {
+      // Heads are stored one after another; move each head's first `length` rows next to the previous head's.
+      for (let head = 1; head < kvHeads; head++) {
+        const from = head * this.#length * headDim;
+        array.copyWithin(head * length * headDim, from, from + length * headDim);
+      }
+    }
+    this.#length = length;
+  }
+
+  /** A copy of the first `length` positions (default all) into a fresh cache. */
+  clone(length = this.#length): KvCache {
+    const copy = new KvCache(this.layout, Math.max(length, 1));
+    const { kvHeads, headDim } = this.layout;
+    const source = this.#sets[this.#current];
+    copy.#sets[0].forEach((array, index) => {
+      for (let head = 0; head < kvHeads; head++) {
+        const from = head * this.#length * headDim;
+        array.set(source[index]!.subarray(from, from + length * headDim), head * length * headDim);
+      }
+    });
+    copy.#length = length;
+    return copy;
+  }
+}

@@ -1,0 +1,139 @@
+import { access, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CorruptModelError, ModelNotFoundError } from './errors.js';
+
+/** The fields of `config.json` Shammah reads. Families name some of them differently. */
+export interface ModelConfig {
+  model_type?: string;
+  architectures?: string[];
+  hidden_size?: number;
+  num_hidden_layers?: number;
+  num_attention_heads?: number;
+  num_key_value_heads?: number;
+  head_dim?: number;
+  max_position_embeddings?: number;
+  vocab_size?: number;
+  eos_token_id?: number | number[];
+  bos_token_id?: number;
+  [key: string]: unknown;
+}
+
+/** The fields of `generation_config.json` Shammah reads. */
+export interface GenerationConfig {
+  eos_token_id?: number | number[];
+  bos_token_id?: number;
+  pad_token_id?: number;
+  do_sample?: boolean;
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  repetition_penalty?: number;
+  max_new_tokens?: number;
+  [key: string]: unknown;
+}
+
+/** Everything read from a model directory before the graph is opened. */
+export interface ModelFiles {
+  dir: string;
+  config: ModelConfig;
+  generationConfig: GenerationConfig;
+  tokenizerJson: Record<string, unknown>;
+  tokenizerConfig: Record<string, unknown>;
+  /** The chat template, from `chat_template.jinja` or `tokenizer_config.json`; undefined if none. */
+  chatTemplate: string | undefined;
+  /** Variant name (`fp32`, `q4`, `int8`, …) to the ONNX file's path. */
+  variants: Map<string, string>;
+}
+
+/** File names of the variants onnx-community repositories publish, most preferred on CPU first. */
+export const VARIANT_FILES: ReadonlyArray<readonly [variant: string, file: string]> = [
+  ['q4', 'model_q4.onnx'],
+  ['int8', 'model_int8.onnx'],
+  ['quantized', 'model_quantized.onnx'],
+  ['uint8', 'model_uint8.onnx'],
+  ['fp32', 'model.onnx'],
+  ['fp16', 'model_fp16.onnx'],
+  ['q4f16', 'model_q4f16.onnx'],
+  ['bnb4', 'model_bnb4.onnx'],
+];
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readJson(path: string, required: boolean): Promise<Record<string, unknown> | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if (!required) return undefined;
+    throw new ModelNotFoundError(
+      `The model directory is missing ${path}. Download the model again (shammah models pull <repo>).`,
+      { cause: error },
+    );
+  }
+  try {
+    return JSON.parse(text) as Record<string, unknown>;
+  } catch (error) {
+    throw new CorruptModelError(
+      `${path} is not valid JSON (${(error as Error).message}). The download is damaged: remove the model and pull it again.`,
+      { cause: error },
+    );
+  }
+}
+
+/** Reads configs, tokenizer files, the chat template and the ONNX variants of a model directory. */
+export async function readModelFiles(dir: string): Promise<ModelFiles> {
+  const config = (await readJson(join(dir, 'config.json'), true)) as ModelConfig;
+  const generationConfig = ((await readJson(join(dir, 'generation_config.json'), false)) ??
+    {}) as GenerationConfig;
+  const tokenizerJson = (await readJson(join(dir, 'tokenizer.json'), true))!;
+  const tokenizerConfig = (await readJson(join(dir, 'tokenizer_config.json'), false)) ?? {};
+  let chatTemplate: string | undefined;
+  try {
+    chatTemplate = await readFile(join(dir, 'chat_template.jinja'), 'utf8');
+  } catch {
+    const fromConfig = tokenizerConfig.chat_template;
+    if (typeof fromConfig === 'string') chatTemplate = fromConfig;
+    else if (Array.isArray(fromConfig)) {
+      // Some repositories keep named templates: [{ name: 'default', template }, { name: 'tool_use', … }].
+      const named = fromConfig as Array<{ name: string; template: string }>;
+      chatTemplate = (named.find((entry) => entry.name === 'default') ?? named[0])?.template;
+    }
+  }
+  const variants = new Map<string, string>();
+  for (const [variant, file] of VARIANT_FILES) {
+    const path = join(dir, 'onnx', file);
+    if (await exists(path)) variants.set(variant, path);
+  }
+  if (variants.size === 0) {
+    throw new ModelNotFoundError(
+      `No ONNX model in ${join(dir, 'onnx')} (looked for ${VARIANT_FILES.map(([, file]) => file).join(', ')}). ` +
+        'Shammah runs ONNX exports such as the onnx-community repositories on the Hugging Face Hub.',
+    );
+  }
+  return { dir, config, generationConfig, tokenizerJson, tokenizerConfig, chatTemplate, variants };
+}
+
+/**
+ * Picks the ONNX file to run: the requested variant, or on `auto` the most preferred one present.
+ */
+export function chooseVariant(files: ModelFiles, requested = 'auto'): { variant: string; path: string } {
+  if (requested !== 'auto') {
+    const path = files.variants.get(requested);
+    if (!path) {
+      throw new ModelNotFoundError(
+        `The model in ${files.dir} has no "${requested}" variant; it has ${[...files.variants.keys()].join(', ')}. ` +
+          'Pick one of those, or "auto".',
+      );
+    }
+    return { variant: requested, path };
+  }
+  const [variant, path] = [...files.variants.entries()][0]!;
+  return { variant, path };
+}
