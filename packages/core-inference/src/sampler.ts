@@ -60,9 +60,47 @@ export function argmax(values: Float32Array): number {
 
 /**
  * Candidates whose probability is at least e^-30 of the best one's: the rest cannot be drawn at
- * float precision, and skipping them keeps sorting to a few hundred entries instead of the vocabulary.
+ * float precision, so they are left out before any ordering.
  */
 const NEGLIGIBLE_LOGIT_GAP = 30;
+
+/** A max-heap of candidate ids by weight, so top-k/top-p pop only the few tokens they keep. */
+function heapify(ids: Int32Array, weights: Float64Array, count: number): void {
+  for (let i = (count >> 1) - 1; i >= 0; i--) siftDown(ids, weights, i, count);
+}
+
+function siftDown(ids: Int32Array, weights: Float64Array, start: number, count: number): void {
+  let i = start;
+  for (;;) {
+    const left = 2 * i + 1;
+    if (left >= count) return;
+    const right = left + 1;
+    const child = right < count && weights[right]! > weights[left]! ? right : left;
+    if (weights[child]! <= weights[i]!) return;
+    const id = ids[i]!;
+    ids[i] = ids[child]!;
+    ids[child] = id;
+    const weight = weights[i]!;
+    weights[i] = weights[child]!;
+    weights[child] = weight;
+    i = child;
+  }
+}
+
+function draw(
+  ids: ArrayLike<number>,
+  weights: ArrayLike<number>,
+  count: number,
+  total: number,
+  random: SeededRandom,
+): number {
+  let remaining = random.next() * total;
+  for (let i = 0; i < count; i++) {
+    remaining -= weights[i]!;
+    if (remaining <= 0) return ids[i]!;
+  }
+  return ids[count - 1]!;
+}
 
 /** Draws a token from `logits` (already temperature-scaled) under top-k, top-p and min-p. */
 export function sample(logits: Float32Array, options: SamplerOptions, random: SeededRandom): number {
@@ -70,51 +108,60 @@ export function sample(logits: Float32Array, options: SamplerOptions, random: Se
   for (let i = 0; i < logits.length; i++) if (logits[i]! > max) max = logits[i]!;
   if (max === Number.NEGATIVE_INFINITY) return 0;
   const floor = max - NEGLIGIBLE_LOGIT_GAP;
-  const ids: number[] = [];
-  for (let i = 0; i < logits.length; i++) if (logits[i]! >= floor) ids.push(i);
-  ids.sort((x, y) => logits[y]! - logits[x]!);
-  let count = ids.length;
-  if (options.topK && options.topK > 0) count = Math.min(count, options.topK);
-  const probs = new Float64Array(count);
+  const ids = new Int32Array(logits.length);
+  const weights = new Float64Array(logits.length);
+  let count = 0;
   let total = 0;
-  for (let i = 0; i < count; i++) {
-    probs[i] = Math.exp(logits[ids[i]!]! - max);
-    total += probs[i]!;
-  }
-  if (options.minP && options.minP > 0) {
-    // probs[0] is the top probability (times total); keep those at least minP of it.
-    const threshold = probs[0]! * options.minP;
-    let kept = count;
-    for (let i = 1; i < count; i++) {
-      if (probs[i]! < threshold) {
-        kept = i;
-        break;
-      }
+  for (let i = 0; i < logits.length; i++) {
+    const value = logits[i]!;
+    if (value >= floor) {
+      const weight = Math.exp(value - max);
+      ids[count] = i;
+      weights[count] = weight;
+      total += weight;
+      count++;
     }
-    count = kept;
-    total = 0;
-    for (let i = 0; i < count; i++) total += probs[i]!;
   }
-  if (options.topP !== undefined && options.topP < 1) {
+  const topK = options.topK && options.topK > 0 ? options.topK : 0;
+  const topP = options.topP !== undefined && options.topP < 1 ? options.topP : 1;
+  const minP = options.minP && options.minP > 0 ? options.minP : 0;
+  if (!topK && topP === 1 && !minP) return draw(ids, weights, count, total, random);
+
+  // Pop candidates best first; only the kept ones are ever ordered.
+  heapify(ids, weights, count);
+  const keptIds: number[] = [];
+  const keptWeights: number[] = [];
+  let kept = 0;
+  let size = count;
+  const best = weights[0]!;
+  while (size > 0) {
+    const id = ids[0]!;
+    const weight = weights[0]!;
+    if (minP && weight < best * minP) break;
+    keptIds.push(id);
+    keptWeights.push(weight);
+    kept += weight;
+    if (topK && keptIds.length >= topK) break;
+    if (!topK && kept / total >= topP) break;
+    size--;
+    ids[0] = ids[size]!;
+    weights[0] = weights[size]!;
+    siftDown(ids, weights, 0, size);
+  }
+  if (topK && topP < 1) {
+    // Top-p over the top-k distribution, as Hugging Face orders them.
     let cumulative = 0;
-    let kept = count;
-    for (let i = 0; i < count; i++) {
-      cumulative += probs[i]! / total;
-      if (cumulative >= options.topP) {
-        kept = i + 1;
+    for (let i = 0; i < keptIds.length; i++) {
+      cumulative += keptWeights[i]!;
+      if (cumulative / kept >= topP) {
+        keptIds.length = i + 1;
+        keptWeights.length = i + 1;
+        kept = cumulative;
         break;
       }
     }
-    count = kept;
-    total = 0;
-    for (let i = 0; i < count; i++) total += probs[i]!;
   }
-  let draw = random.next() * total;
-  for (let i = 0; i < count; i++) {
-    draw -= probs[i]!;
-    if (draw <= 0) return ids[i]!;
-  }
-  return ids[count - 1]!;
+  return draw(keptIds, keptWeights, keptIds.length, kept, random);
 }
 
 /** The log-probability of `id` under the softmax of `logits`. */

@@ -122,6 +122,7 @@ export class ChatTokenizer {
 
   /** Text of token ids; special tokens are dropped unless asked for. */
   decode(ids: readonly number[], keepSpecial = false): string {
+    if (ids.length === 0) return '';
     return this.#tokenizer.decode([...ids], { skip_special_tokens: !keepSpecial });
   }
 
