@@ -38,7 +38,12 @@ const contextPatterns = [
   /reduce the length of the messages/i,
   /maximum (number of )?tokens allowed/i,
   /request too large/i,
+  /maximum prompt length/i,
+  /too large for model/i,
 ];
+
+/** Some providers answer a bad key with a 400 (Gemini's `API_KEY_INVALID`, xAI's "Incorrect API key"). */
+const authPatterns = [/incorrect api key/i, /invalid api key/i, /api key not valid/i, /invalid x-api-key/i];
 
 const authCodes = new Set([
   'authentication_error',
@@ -132,6 +137,7 @@ function kindOf(call: FailedCall, message: string, code: string | undefined): Ap
   }
   if (status === 401 || status === 403) return 'auth';
   if (normalizedCode && authCodes.has(normalizedCode)) return 'auth';
+  if (status === 400 && authPatterns.some((pattern) => pattern.test(message))) return 'auth';
   if (status === 413) return 'context-too-long';
   if (status === 429) return 'rate-limit';
   if (status === 408) return 'timeout';
@@ -155,6 +161,21 @@ const advice: Record<ApiErrorKind, (call: FailedCall) => string> = {
   aborted: () => 'The request was cancelled.',
 };
 
+/** Gemini says how long to wait in the body: `details: [{ '@type': '…RetryInfo', retryDelay: '38s' }]`. */
+export function retryInfoDelay(body: unknown): number | undefined {
+  const value = parsedBody(body) as { error?: { details?: unknown } } | undefined;
+  const details = value && typeof value === 'object' ? value.error?.details : undefined;
+  if (!Array.isArray(details)) return undefined;
+  for (const detail of details) {
+    const { '@type': type, retryDelay } = (detail ?? {}) as { '@type'?: unknown; retryDelay?: unknown };
+    if (typeof type === 'string' && type.endsWith('RetryInfo') && typeof retryDelay === 'string') {
+      const match = /^(\d+(?:\.\d+)?)s$/.exec(retryDelay.trim());
+      if (match) return Number(match[1]) * 1000;
+    }
+  }
+  return undefined;
+}
+
 /** Turns what an adapter knows about a failure into a classified, key-free {@link ApiCallError}. */
 export function toApiCallError(call: FailedCall): ApiCallError {
   const secrets = call.secrets ?? [];
@@ -176,7 +197,7 @@ export function toApiCallError(call: FailedCall): ApiCallError {
   }[kind];
   const quoted = providerMessage ? `: "${providerMessage}"` : '';
   const responseBody = bodyText(call.body);
-  const retryAfterMs = parseRetryAfter(call.headers);
+  const retryAfterMs = parseRetryAfter(call.headers) ?? retryInfoDelay(call.body);
   return new ApiCallError(
     `${call.providerLabel} (${call.modelId}) ${what}${status}${quoted}. ${advice[kind](call)}`,
     {
