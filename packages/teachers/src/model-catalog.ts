@@ -56,11 +56,65 @@ const vision = { vision: true };
 const reasoning = { vision: true, fixedSampling: true };
 
 /**
- * Known models, with list prices at the time of writing (USD per million tokens). Prices change:
- * override them per teacher with `prices` (or `price` in the config) when they do.
+ * Known models, with list prices read from the providers' pricing pages in late 2026 (USD per
+ * million tokens). Prices change: override them per teacher with `prices` (or `price` in the config).
+ * A model missing here still works; its capabilities fall back to {@link defaultCapabilities} and its
+ * cost is counted as unpriced.
  */
 export const knownModels: readonly ModelInfo[] = [
-  // Anthropic
+  // Anthropic (Claude 5.x: 1M-token context, 128k output)
+  model(
+    'anthropic',
+    'claude-fable-5-1',
+    1_000_000,
+    128_000,
+    { input: 10, output: 50, cachedInput: 1 },
+    vision,
+  ),
+  model(
+    'anthropic',
+    'claude-opus-5-5',
+    1_000_000,
+    128_000,
+    { input: 4, output: 20, cachedInput: 0.4 },
+    vision,
+  ),
+  model('anthropic', 'claude-opus-5', 1_000_000, 128_000, { input: 5, output: 25, cachedInput: 0.5 }, vision),
+  model(
+    'anthropic',
+    'claude-sonnet-5-5',
+    1_000_000,
+    128_000,
+    { input: 2, output: 10, cachedInput: 0.2 },
+    vision,
+  ),
+  model(
+    'anthropic',
+    'claude-sonnet-5',
+    1_000_000,
+    128_000,
+    { input: 2, output: 10, cachedInput: 0.2 },
+    vision,
+  ),
+  model(
+    'anthropic',
+    'claude-haiku-5-5',
+    1_000_000,
+    128_000,
+    { input: 0.1, output: 0.5, cachedInput: 0.01 },
+    vision,
+  ),
+  model('anthropic', 'claude-opus-4-8', 200_000, 64_000, { input: 5, output: 25, cachedInput: 0.5 }, vision),
+  model('anthropic', 'claude-opus-4-7', 200_000, 64_000, { input: 5, output: 25, cachedInput: 0.5 }, vision),
+  model('anthropic', 'claude-opus-4-6', 200_000, 64_000, { input: 5, output: 25, cachedInput: 0.5 }, vision),
+  model(
+    'anthropic',
+    'claude-sonnet-4-6',
+    200_000,
+    64_000,
+    { input: 3, output: 15, cachedInput: 0.3 },
+    vision,
+  ),
   model('anthropic', 'claude-opus-4-5', 200_000, 64_000, { input: 5, output: 25, cachedInput: 0.5 }, vision),
   model('anthropic', 'claude-opus-4-1', 200_000, 32_000, { input: 15, output: 75, cachedInput: 1.5 }, vision),
   model('anthropic', 'claude-opus-4', 200_000, 32_000, { input: 15, output: 75, cachedInput: 1.5 }, vision),
@@ -93,6 +147,15 @@ export const knownModels: readonly ModelInfo[] = [
   // OpenAI
   model(
     'openai',
+    'gpt-5.4-mini',
+    400_000,
+    128_000,
+    { input: 0.75, output: 4.5, cachedInput: 0.075 },
+    reasoning,
+  ),
+  model('openai', 'gpt-5.4', 400_000, 128_000, { input: 2.5, output: 15, cachedInput: 0.25 }, reasoning),
+  model(
+    'openai',
     'gpt-5-nano',
     400_000,
     128_000,
@@ -118,7 +181,15 @@ export const knownModels: readonly ModelInfo[] = [
     },
   ),
   model('openai', 'o3', 200_000, 100_000, { input: 2, output: 8, cachedInput: 0.5 }, reasoning),
-  // Google Gemini (prices for prompts up to 200k tokens)
+  // Google Gemini (prices for prompts up to 200k tokens; 3.8 Flash at its price through 2026)
+  model(
+    'gemini',
+    'gemini-3.8-flash',
+    1_048_576,
+    65_536,
+    { input: 0.75, output: 3.75, cachedInput: 0.075 },
+    vision,
+  ),
   model('gemini', 'gemini-3-pro', 1_048_576, 65_536, { input: 2, output: 12, cachedInput: 0.2 }, vision),
   model(
     'gemini',
@@ -186,7 +257,7 @@ export const knownModels: readonly ModelInfo[] = [
 
 /** Capabilities assumed for a model missing from {@link knownModels}, per provider. */
 export const defaultCapabilities: Readonly<Record<TeacherProvider, ModelCapabilities>> = {
-  anthropic: { tools: true, streaming: true, vision: true, contextLength: 200_000, maxOutputTokens: 8_192 },
+  anthropic: { tools: true, streaming: true, vision: true, contextLength: 200_000, maxOutputTokens: 32_000 },
   openai: { tools: true, streaming: true, vision: true, contextLength: 128_000, maxOutputTokens: 16_384 },
   gemini: { tools: true, streaming: true, vision: true, contextLength: 1_048_576, maxOutputTokens: 8_192 },
   xai: { tools: true, streaming: true, vision: false, contextLength: 131_072, maxOutputTokens: 16_384 },
@@ -203,9 +274,9 @@ export const defaultCapabilities: Readonly<Record<TeacherProvider, ModelCapabili
 
 /** The model used when a teacher's config names none. */
 export const defaultModels: Readonly<Record<Exclude<TeacherProvider, 'openai-compatible'>, string>> = {
-  anthropic: 'claude-sonnet-4-5',
-  openai: 'gpt-4.1',
-  gemini: 'gemini-2.5-flash',
+  anthropic: 'claude-sonnet-5-5',
+  openai: 'gpt-5.4',
+  gemini: 'gemini-3.8-flash',
   xai: 'grok-4',
   mistral: 'mistral-large-latest',
   groq: 'llama-3.3-70b-versatile',

@@ -4,18 +4,28 @@ import { findModel, type ModelPrice, type TeacherProvider } from './model-catalo
 /** Price overrides keyed by model id (or id prefix), in USD per million tokens. */
 export type PriceTable = Record<string, ModelPrice>;
 
-/** The price of `modelId`: from `overrides` first (exact id, then longest prefix), then the known table. */
+/**
+ * The price of `modelId`. An override applies to its exact id and the ids it is a prefix of
+ * (`gpt-4o` covers `gpt-4o-2024-11-20`), unless the table knows a more specific model (`gpt-4o-mini`);
+ * the key `*` covers every model. Otherwise the known price, if any.
+ */
 export function priceFor(
   modelId: string,
   overrides: PriceTable = {},
   provider: TeacherProvider = 'openai-compatible',
 ): ModelPrice | undefined {
   const id = modelId.toLowerCase();
+  const known = findModel(provider, modelId);
   const overrideKey = Object.keys(overrides)
-    .filter((key) => id === key.toLowerCase() || id.startsWith(`${key.toLowerCase()}-`) || key === '*')
-    .sort((a, b) => (a === '*' ? -1 : b === '*' ? 1 : b.length - a.length))[0];
-  if (overrideKey !== undefined) return overrides[overrideKey];
-  return findModel(provider, modelId)?.price;
+    .filter((key) => {
+      const candidate = key.toLowerCase();
+      return id === candidate || id.startsWith(`${candidate}-`);
+    })
+    .sort((a, b) => b.length - a.length)[0];
+  if (overrideKey !== undefined && (!known || overrideKey.length >= known.id.length))
+    return overrides[overrideKey];
+  if (known?.price) return known.price;
+  return overrides['*'];
 }
 
 /**

@@ -29,7 +29,7 @@ export interface TeacherSettings {
   timeoutMs?: number;
   /** Retry policy; unset fields keep {@link defaultRetryPolicy}'s values. */
   retry?: Partial<RetryPolicy>;
-  /** Price overrides in USD per million tokens, keyed by model id (or `*` for any model). */
+  /** Price overrides in USD per million tokens, keyed by model id (or `*` for any model without a price). */
   prices?: PriceTable;
   /** Capability overrides for this model (e.g. a local server's real context length). */
   capabilities?: Partial<ModelCapabilities>;
