@@ -26,6 +26,8 @@ export interface GenerationOptions {
   stop?: readonly string[];
   /** Token ids that end generation, besides the model's own end-of-turn tokens. */
   stopTokenIds?: readonly number[];
+  /** Keep generating past the model's end-of-turn tokens (for benchmarks that need a fixed length). */
+  ignoreEos?: boolean;
   /** Collect the log-probability of each generated token. */
   logprobs?: boolean;
   signal?: AbortSignal;

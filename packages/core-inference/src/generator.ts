@@ -375,7 +375,7 @@ export class Generator implements ChatModel {
     const maxTokens = Math.max(0, Math.min(options.maxTokens ?? Math.min(4096, room), room));
     const plan = planSampling(options, loaded.files.generationConfig);
     const random = new SeededRandom(options.seed);
-    const stopIds = new Set([...loaded.stopIds, ...(options.stopTokenIds ?? [])]);
+    const stopIds = new Set([...(options.ignoreEos ? [] : loaded.stopIds), ...(options.stopTokenIds ?? [])]);
     const streamer = new TextStreamer((ids) => tokenizer.decode(ids), options.stop ?? []);
     const tokens = prompt.slice();
     const counts = new Map<number, number>();
