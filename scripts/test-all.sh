@@ -16,5 +16,8 @@ pnpm exec biome ci .
 echo "== typecheck and TypeScript tests"
 pnpm exec turbo run typecheck test --output-logs=new-only --concurrency=1
 
+echo "== packaging: every package packed and installed with npm"
+pnpm exec vitest run --root tests
+
 echo "== Python tests"
 "$py" -m pytest training/tests -q -p no:cacheprovider
