@@ -138,10 +138,12 @@ export abstract class TeacherBase implements Teacher {
   /** Reads status, headers and body from the SDK's error. */
   protected abstract describeFailure(error: unknown): FailureDetails;
 
+  /** Tokens and estimated cost of every finished (or aborted) request so far. */
   get totals(): UsageTotals {
     return this.#costs.totals;
   }
 
+  /** The estimated cost in US dollars of `usage` on this teacher's model, if its price is known. */
   costOf(usage: Usage): number | undefined {
     return this.#costs.costOf(usage, this.modelId);
   }
@@ -193,6 +195,10 @@ export abstract class TeacherBase implements Teacher {
     return delay;
   }
 
+  /**
+   * Streams an answer. Failures before the first part are retried by the policy; later ones are
+   * thrown as {@link ApiCallError}. An abort ends the stream with finish reason `abort`.
+   */
   async *stream(request: ChatRequest): AsyncGenerator<ChatStreamPart> {
     const started = performance.now();
     let firstTokenAt: number | undefined;
@@ -263,6 +269,7 @@ export abstract class TeacherBase implements Teacher {
     }
   }
 
+  /** The whole answer from the provider's non-streaming endpoint, with the same retries. */
   async generate(request: ChatRequest): Promise<ChatResult> {
     const started = performance.now();
     const aborted = (usage: Usage): ChatResult => {
