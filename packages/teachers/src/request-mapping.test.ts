@@ -231,4 +231,21 @@ describe('request mapping on the wire', () => {
     expect(parts[1].thoughtSignature).toBe('skip_thought_signature_validator');
     expect(parts[2].thoughtSignature).toBeUndefined();
   });
+
+  test('configured headers reach the server for every protocol', async () => {
+    const headers = { 'x-gateway-team': 'shammah' };
+    server.reply(anthropic.plain(false), openAI.plain(false), gemini.plain(false));
+    await createAnthropicTeacher({ apiKey: anthropic.apiKey, baseURL: server.url, headers }).generate(
+      request,
+    );
+    await createOpenAITeacher({ apiKey: openAI.apiKey, baseURL: `${server.url}/v1`, headers }).generate(
+      request,
+    );
+    await createGeminiTeacher({ apiKey: gemini.apiKey, baseURL: server.url, headers }).generate(request);
+    expect(server.requests.map((received) => received.headers['x-gateway-team'])).toEqual([
+      'shammah',
+      'shammah',
+      'shammah',
+    ]);
+  });
 });
