@@ -76,7 +76,7 @@ export function createGlobTool(
       if (files.length === 0) {
         return {
           text:
-            `No files match "${input.pattern}" in ${displayPath(root, context.cwd)}.` +
+            `No files match "${input.pattern}" in ${root === context.cwd ? 'the working directory' : displayPath(root, context.cwd)}.` +
             (pattern.includes('/') ? '' : ` To search subdirectories too, use "**/${pattern}".`),
           data: { files, totalMatches: 0, truncated: false },
         };

@@ -119,7 +119,7 @@ export function createGrepTool(
       const data: GrepToolData = { backend: backend.name, files: result.files, truncated: result.truncated };
       if (result.files.length === 0) {
         return {
-          text: `No matches for ${JSON.stringify(input.pattern)} in ${displayPath(root, context.cwd)}.`,
+          text: `No matches for ${JSON.stringify(input.pattern)} in ${root === context.cwd ? 'the working directory' : displayPath(root, context.cwd)}.`,
           data,
         };
       }

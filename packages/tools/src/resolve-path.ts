@@ -28,7 +28,9 @@ export function resolveLogicalPath(input: string, cwd: string): string {
  * ```
  */
 export async function resolvePhysicalPath(input: string, cwd: string): Promise<string> {
-  const absolute = path.isAbsolute(expandHome(input)) ? expandHome(input) : path.join(cwd, input);
+  const expanded = expandHome(input);
+  // Not path.join: it would fold `link/..` lexically, where the kernel climbs from the link's target.
+  const absolute = path.isAbsolute(expanded) ? expanded : `${cwd}${path.sep}${expanded}`;
   const pending = absolute.split(path.sep).filter((part) => part !== '');
   let current = path.parse(absolute).root || path.sep;
   let symlinks = 0;

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ToolAbortedError, ToolError } from './errors.js';
 import type { GrepBackend, GrepFileResult, GrepQuery, GrepSearchResult } from './grep-backend.js';
+import { createGlobFilter } from './javascript-grep-backend.js';
 
 async function isExecutable(file: string): Promise<boolean> {
   try {
@@ -56,7 +57,7 @@ function jsonText(value: RipgrepJsonText | undefined): string {
   return Buffer.from(value.bytes ?? '', 'base64').toString('utf8');
 }
 
-function argumentsFor(query: GrepQuery, pcre: boolean): string[] {
+function argumentsFor(query: GrepQuery, pcre: boolean, target: string): string[] {
   const args = [
     '--no-config',
     '--no-require-git',
@@ -70,11 +71,10 @@ function argumentsFor(query: GrepQuery, pcre: boolean): string[] {
   ];
   if (pcre) args.push('--pcre2');
   if (query.ignoreCase) args.push('--ignore-case');
-  if (query.glob) args.push('--glob', query.glob);
   if (query.mode === 'content') args.push('--json', '--context', String(query.contextLines));
   else if (query.mode === 'files') args.push('--files-with-matches', '--null');
   else args.push('--count', '--null', '--with-filename');
-  args.push('--regexp', query.pattern, '--', query.root);
+  args.push('--regexp', query.pattern, '--', target);
   return args;
 }
 
@@ -84,9 +84,22 @@ interface RunOutcome {
   stderr: string;
 }
 
-function run(binary: string, query: GrepQuery, pcre: boolean): Promise<RunOutcome> {
+async function run(binary: string, query: GrepQuery, pcre: boolean): Promise<RunOutcome> {
+  // ripgrep matches globs containing `/` against paths relative to its working directory, so it runs
+  // in the searched directory (or the searched file's) and its relative paths are made absolute here.
+  const isFile = (await stat(query.root).catch(() => undefined))?.isFile() ?? false;
+  const cwd = isFile ? path.dirname(query.root) : query.root;
+  const target = isFile ? path.basename(query.root) : '.';
+  const absolute = (relative: string) => path.join(cwd, relative);
+  // Not ripgrep's --glob: it overrides .gitignore (a glob would bring ignored files back). The same
+  // filter as the JavaScript backend's is applied to ripgrep's paths instead.
+  const globFilter = createGlobFilter(query.glob);
+  const wanted = (file: string) => globFilter(path.relative(query.root, file).split(path.sep).join('/'));
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, argumentsFor(query, pcre), { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(binary, argumentsFor(query, pcre, target), {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const files: GrepFileResult[] = [];
     let total = 0;
     let truncated = false;
@@ -109,7 +122,8 @@ function run(binary: string, query: GrepQuery, pcre: boolean): Promise<RunOutcom
       if (query.mode === 'content') {
         const message = JSON.parse(record) as RipgrepMessage;
         if (message.type !== 'match' && message.type !== 'context') return;
-        const file = jsonText(message.data.path);
+        const file = absolute(jsonText(message.data.path));
+        if (!isFile && !wanted(file)) return;
         const isMatch = message.type === 'match';
         if (isMatch && total === query.maxResults) return stop();
         let current = files.at(-1);
@@ -128,13 +142,15 @@ function run(binary: string, query: GrepQuery, pcre: boolean): Promise<RunOutcom
         }
         return;
       }
+      const file = absolute(query.mode === 'files' ? record : record.slice(0, record.lastIndexOf('\0')));
+      if (!isFile && !wanted(file)) return;
       if (total === query.maxResults) return stop();
       if (query.mode === 'files') {
-        files.push({ path: record, matchCount: 1, lines: [] });
+        files.push({ path: absolute(record), matchCount: 1, lines: [] });
       } else {
         const separator = record.lastIndexOf('\0');
         files.push({
-          path: record.slice(0, separator),
+          path: absolute(record.slice(0, separator)),
           matchCount: Number(record.slice(separator + 1)),
           lines: [],
         });
