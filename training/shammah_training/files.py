@@ -36,9 +36,13 @@ def _umask() -> int:
     return mask
 
 
-def write_json(path: Path, data: object) -> None:
-    """Write ``data`` as indented JSON, atomically (temp file in the same directory, then rename)."""
-    write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+def write_json(path: Path, data: object, *, compact: bool = False) -> None:
+    """Write ``data`` as JSON (indented unless ``compact``), atomically: temp file, then rename."""
+    if compact:
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    else:
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+    write_text(path, text + "\n")
 
 
 def write_text(path: Path, text: str) -> None:
