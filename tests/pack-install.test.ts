@@ -18,10 +18,11 @@ interface PackageJson {
 
 const expectedExports: Record<string, string[]> = {
   '@shammah/provider': ['collectStream', 'ShammahError', 'ApiCallError'],
+  '@shammah/config': ['loadConfig', 'saveConfig', 'shammahPaths'],
   '@shammah/core-inference': ['Generator', 'downloadModel', 'recommendModel', 'listCachedModels'],
   '@shammah/router': [],
   '@shammah/tools': [],
-  '@shammah/teachers': [],
+  '@shammah/teachers': ['createTeacher', 'createTeacherChain', 'createOpenAICompatibleTeacher'],
   '@shammah/lora': [],
   '@shammah/daemon': [],
   shammah: ['answerOnce'],
