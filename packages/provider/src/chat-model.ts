@@ -130,8 +130,31 @@ export interface ToolCall {
   input: unknown;
 }
 
+/**
+ * Which model is answering and why, sent by a router (`@shammah/router`) before the first part of
+ * an answer. A router that switches models after the answer began sends another one with
+ * `restart: true`: the text and tool calls streamed before it are abandoned, and the answer starts
+ * again from the new model.
+ */
+export interface RouteStreamPart {
+  type: 'route';
+  /** `local` (the on-device model), `teacher` (a cloud model), or `builtin` (a fixed safety answer). */
+  route: 'local' | 'teacher' | 'builtin';
+  /** Provider of the answering model (`local`, `anthropic`, …). */
+  provider: string;
+  /** Id of the answering model. */
+  model: string;
+  /** A stable reason code, e.g. `local-default`, `local-loading`, `crisis`. */
+  reason: string;
+  /** The reason in words, for people. */
+  message: string;
+  /** True when this part replaces an answer that had already begun. */
+  restart?: boolean;
+}
+
 /** One event of a streamed answer. */
 export type ChatStreamPart =
+  | RouteStreamPart
   | { type: 'text-delta'; text: string }
   | { type: 'tool-call-start'; id: string; name: string }
   | { type: 'tool-call-delta'; id: string; argumentsDelta: string }

@@ -1,8 +1,9 @@
-import type { ChatResult, ChatStreamPart, TokenLogprob, ToolCall } from './chat-model.js';
+import type { ChatResult, ChatStreamPart, RouteStreamPart, TokenLogprob, ToolCall } from './chat-model.js';
 
 /**
  * Folds a stream of parts into one {@link ChatResult}. Implementations of `ChatModel.generate`
- * use it so that streamed and whole answers can never disagree.
+ * use it so that streamed and whole answers can never disagree. A `route` part with `restart`
+ * discards what came before it (see {@link RouteStreamPart}).
  *
  * @example
  * ```ts
@@ -16,6 +17,14 @@ export async function collectStream(stream: AsyncIterable<ChatStreamPart>): Prom
   let result: ChatResult | undefined;
   for await (const part of stream) {
     switch (part.type) {
+      case 'route':
+        // A router switched models after the answer began: the new model's answer replaces it.
+        if (part.restart) {
+          text = '';
+          toolCalls.length = 0;
+          logprobs.length = 0;
+        }
+        break;
       case 'text-delta':
         text += part.text;
         break;

@@ -9,6 +9,7 @@ export type {
   ImagePart,
   JsonSchema,
   ModelCapabilities,
+  RouteStreamPart,
   SystemMessage,
   TextPart,
   Timings,
