@@ -50,7 +50,7 @@ const CALL_FIRST_KEYS = new Set([...NAME_KEYS, ...ARGUMENT_KEYS, 'type', 'tool_c
 const FENCE_LANGUAGES = new Set(['', 'json', 'json5', 'jsonc', 'tool_call', 'tool_code', 'xml']);
 
 type Scan =
-  | { kind: 'text'; length: number }
+  | { kind: 'text'; length: number; codeBlock?: 'opens' | 'closes' }
   | { kind: 'incomplete' }
   | { kind: 'consumed'; length: number; events: ToolCallParserEvent[] };
 
@@ -147,6 +147,15 @@ function toCall(value: unknown, strict: boolean): CallShape | undefined {
   }
   if (typeof name !== 'string' || name.trim() === '') return undefined;
   if (strict && !hasArguments) return undefined;
+  if (
+    strict &&
+    input !== undefined &&
+    input !== null &&
+    typeof input !== 'object' &&
+    typeof input !== 'string'
+  ) {
+    return undefined;
+  }
   // A tool *definition* ({name, description, parameters: {type: 'object', properties}}) is not a call.
   if (
     typeof value.description === 'string' &&
@@ -222,6 +231,8 @@ export class IncrementalToolCallParser {
   private buffer = '';
   private atLineStart = true;
   private lastChar = '';
+  /** Inside a code block that is not a tool call: only its closing fence matters. */
+  private inCodeBlock = false;
   private readonly options: ToolCallParserOptions;
   private readonly maxHeldChars: number;
 
@@ -267,6 +278,7 @@ export class IncrementalToolCallParser {
       if (scan.kind === 'incomplete') break;
       if (scan.kind === 'text') {
         emitText(Math.max(1, scan.length));
+        if (scan.codeBlock) this.inCodeBlock = scan.codeBlock === 'opens';
         continue;
       }
       events.push(...scan.events);
@@ -283,7 +295,12 @@ export class IncrementalToolCallParser {
     let lineStart = this.atLineStart;
     for (let index = 0; index < text.length; index++) {
       const char = text[index]!;
-      if (char === '<') {
+      if (this.inCodeBlock) {
+        if (lineStart && char === '`') {
+          const part = text.slice(index, index + 3);
+          if (part === '```' || (index + part.length === text.length && '```'.startsWith(part))) return index;
+        }
+      } else if (char === '<') {
         const previous = index > 0 ? text[index - 1] : this.lastChar;
         if (previous !== '`') {
           for (const tag of TAGS) {
@@ -305,6 +322,10 @@ export class IncrementalToolCallParser {
   }
 
   private scan(text: string, final: boolean): Scan {
+    if (this.inCodeBlock) {
+      if (text.startsWith('```')) return { kind: 'text', length: 3, codeBlock: 'closes' };
+      return final ? { kind: 'text', length: text.length } : { kind: 'incomplete' };
+    }
     if (text[0] === '<') {
       for (const tag of TAGS) {
         if (text.startsWith(tag.open)) return this.scanTagged(text, tag, final);
@@ -451,28 +472,30 @@ export class IncrementalToolCallParser {
     if (text.length < 3) return final ? { kind: 'text', length: text.length } : { kind: 'incomplete' };
     const newline = text.indexOf('\n', 3);
     if (newline === -1) {
-      if (final || text.length > 40) return { kind: 'text', length: 3 };
+      if (final || text.length > 40) return { kind: 'text', length: 3, codeBlock: 'opens' };
       return { kind: 'incomplete' };
     }
     const language = text.slice(3, newline).trim().toLowerCase();
-    if (!FENCE_LANGUAGES.has(language)) return { kind: 'text', length: 3 };
+    if (!FENCE_LANGUAGES.has(language)) return { kind: 'text', length: 3, codeBlock: 'opens' };
     const contentStart = text.slice(newline).search(/\S/);
     if (contentStart === -1) return final ? { kind: 'text', length: 3 } : { kind: 'incomplete' };
     const content = text.slice(newline + contentStart);
     if (content[0] === '{' || content[0] === '[') {
       const check = firstKeyCheck(content);
-      if (check === 'not-call') return { kind: 'text', length: 3 };
+      if (check === 'not-call') return { kind: 'text', length: 3, codeBlock: 'opens' };
       if (check === 'incomplete' && !final) return { kind: 'incomplete' };
     } else if (content[0] === '<') {
       const maybeTag = TAGS.some((tag) => content.startsWith(tag.open) || tag.open.startsWith(content));
-      if (!maybeTag) return { kind: 'text', length: 3 };
+      if (!maybeTag) return { kind: 'text', length: 3, codeBlock: 'opens' };
       if (!TAGS.some((tag) => content.startsWith(tag.open)) && !final) return { kind: 'incomplete' };
     } else {
-      return { kind: 'text', length: 3 };
+      return { kind: 'text', length: 3, codeBlock: 'opens' };
     }
     const closing = text.indexOf('```', newline);
     if (closing === -1 && !final) {
-      return text.length > this.maxHeldChars ? { kind: 'text', length: 3 } : { kind: 'incomplete' };
+      return text.length > this.maxHeldChars
+        ? { kind: 'text', length: 3, codeBlock: 'opens' }
+        : { kind: 'incomplete' };
     }
     const bodyEnd = closing === -1 ? text.length : closing;
     const length = closing === -1 ? text.length : closing + 3;
