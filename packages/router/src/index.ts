@@ -19,6 +19,17 @@ export { classifyRequest, defaultCategoryRules, fallbackCategory } from './reque
 export type { ErrorSummary, Route, RouteAttempt, RouteDecision, RouteReason } from './route-decision.js';
 export { routeReasons } from './route-decision.js';
 export type {
+  CrisisSettings,
+  DecisionCounts,
+  RoutedResult,
+  RouterFeedback,
+  RouterRequest,
+  RouterSettings,
+  RouterSnapshot,
+  TeacherEntry,
+} from './router.js';
+export { createRouter, isTeacherFallbackError, Router } from './router.js';
+export type {
   CategorySnapshot,
   FeedbackOutcome,
   FeedbackRating,
