@@ -1,4 +1,8 @@
-export type { ConfidenceReading, ConfidenceSettings } from './confidence-check.js';
+export type {
+  ConfidenceReading,
+  ConfidenceSettings,
+  ResolvedConfidenceSettings,
+} from './confidence-check.js';
 export type { CrisisKind, CrisisPattern, CrisisSignal } from './crisis-detection.js';
 export { defaultCrisisPatterns, detectCrisis } from './crisis-detection.js';
 export type { CrisisResources } from './crisis-response.js';
