@@ -44,3 +44,5 @@ export type { SamplerOptions } from './sampler.js';
 export { argmax, logSoftmaxAt, SeededRandom, sample } from './sampler.js';
 export { TextStreamer } from './text-streamer.js';
 export { ChatTokenizer, toTemplateMessages } from './tokenizer.js';
+export { WorkerGenerator } from './worker-generator.js';
+export type { WorkerGeneratorInit } from './worker-protocol.js';
