@@ -20,7 +20,7 @@ const expectedExports: Record<string, string[]> = {
   '@shammah/provider': ['collectStream', 'ShammahError', 'ApiCallError'],
   '@shammah/config': ['loadConfig', 'saveConfig', 'shammahPaths'],
   '@shammah/core-inference': ['Generator', 'downloadModel', 'recommendModel', 'listCachedModels'],
-  '@shammah/router': [],
+  '@shammah/router': ['createRouter', 'detectCrisis', 'RoutingLearning'],
   '@shammah/tools': [],
   '@shammah/teachers': ['createTeacher', 'createTeacherChain', 'createOpenAICompatibleTeacher'],
   '@shammah/lora': [],
