@@ -2,28 +2,9 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createBashTool } from './bash-tool.js';
+import { waitUntilGone } from './test-support/processes.js';
 import { contextFor, tempDirectory } from './test-support/temp-project.js';
 import type { ToolOutputChunk } from './tool.js';
-
-/** A process is gone when signalling it fails, or when only its zombie entry is left. */
-async function isGone(pid: number): Promise<boolean> {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return stat === '' || stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-}
-
-async function waitUntilGone(pid: number, timeoutMs = 3000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await isGone(pid)) return true;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return isGone(pid);
-}
 
 describe('Bash', () => {
   const bash = createBashTool();

@@ -368,6 +368,13 @@ export class IncrementalToolCallParser {
       body = text.slice(bodyStart);
       length = text.length;
       const start = body.search(/\S/);
+      // An unclosed tag followed by prose was the model talking about the tag, not calling a tool.
+      const opensCall =
+        start !== -1 &&
+        (tag.format === 'hermes'
+          ? /^(?:[{[]|```)/.test(body.slice(start))
+          : body.slice(start).startsWith('<name>'));
+      if (!opensCall) return { kind: 'text', length: tag.open.length };
       if (tag.format === 'hermes' && start !== -1 && (body[start] === '{' || body[start] === '[')) {
         const end = findJsonEnd(body, start);
         if (end !== -1 && body.slice(end).trim() !== '') {

@@ -13,6 +13,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { createCodingTools } from './coding-tools.js';
 import { createPermissionPolicy, type PermissionAnswer } from './permission-policy.js';
+import { waitUntilGone } from './test-support/processes.js';
 import { contextFor, tempDirectory, writeFiles } from './test-support/temp-project.js';
 import { runToolLoop, type ToolLoopEvent, type ToolLoopOptions, type ToolLoopState } from './tool-loop.js';
 import { ToolSet } from './tool-set.js';
@@ -303,6 +304,36 @@ describe('runToolLoop with native tool calls', () => {
     const result = events.find((event) => event.type === 'tool-result');
     expect(result?.type === 'tool-result' && result.outcome.data).toMatchObject({ aborted: true });
     expect(doneOf(events)).toMatchObject({ reason: 'aborted' });
+  });
+
+  it('cancels a running tool when the caller stops listening', async () => {
+    const root = await project();
+    const pidFile = path.join(root, 'pid');
+    const model = new ScriptedModel(
+      [
+        {
+          toolCalls: [
+            { id: 'b2', name: 'Bash', input: { command: `sleep 300 & echo $! > ${pidFile}; echo up; wait` } },
+          ],
+        },
+      ],
+      { nativeTools: true },
+    );
+    for await (const event of runToolLoop({
+      model,
+      tools: createCodingTools(),
+      permissions: createPermissionPolicy({
+        projectRoot: root,
+        userRules: [{ tool: 'Bash', action: 'allow' }],
+      }),
+      cwd: root,
+      messages: user('Start it'),
+    })) {
+      if (event.type === 'tool-output') break;
+    }
+    const pid = Number(await readFile(pidFile, 'utf8'));
+    expect(pid).toBeGreaterThan(0);
+    expect(await waitUntilGone(pid)).toBe(true);
   });
 
   it('ends after a restart the user confirmed', async () => {
