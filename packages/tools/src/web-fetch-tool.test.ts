@@ -193,6 +193,13 @@ describe('WebFetch', () => {
     });
   });
 
+  it('fetches https when the scheme is missing, and rules see that URL', () => {
+    expect(fetchLocal.permissionTarget({ url: 'docs.rs/regex' })).toEqual({
+      type: 'url',
+      url: 'https://docs.rs/regex',
+    });
+  });
+
   it('rejects URLs that are not http(s)', async () => {
     await expect(fetchLocal.execute({ url: 'file:///etc/passwd' }, context())).rejects.toMatchObject({
       code: 'fetch_invalid_url',

@@ -46,11 +46,14 @@ const inputSchema = z.object({
   url: z.string().min(1).describe('The http or https URL to fetch.'),
 });
 
+function withScheme(raw: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(raw.trim()) ? raw.trim() : `https://${raw.trim()}`;
+}
+
 function parseUrl(raw: string): URL {
-  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw.trim()) ? raw.trim() : `https://${raw.trim()}`;
   let url: URL;
   try {
-    url = new URL(withScheme);
+    url = new URL(withScheme(raw));
   } catch (error) {
     throw new WebFetchError(
       'fetch_invalid_url',
@@ -166,7 +169,8 @@ export function createWebFetchTool(
     inputSchema,
     kind: 'network',
     inputAliases: { link: 'url', uri: 'url' },
-    permissionTarget: (input) => ({ type: 'url', url: input.url }),
+    // The URL as it will be fetched (a missing scheme becomes https://), so host rules match it.
+    permissionTarget: (input) => ({ type: 'url', url: withScheme(input.url) }),
     async execute(input, context) {
       const start = parseUrl(input.url);
       const timeout = AbortSignal.timeout(timeoutMs);
