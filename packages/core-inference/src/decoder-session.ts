@@ -1,4 +1,4 @@
-import { UnsupportedModelError } from './errors.js';
+import { CorruptModelError, OutOfMemoryError, UnsupportedModelError } from './errors.js';
 import type { KvCache, KvLayout } from './kv-cache.js';
 import type { ModelConfig } from './model-files.js';
 import {
@@ -115,6 +115,34 @@ function halfToFloat(half: number): number {
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
+/** Turns the runtime's load failures into errors that say what to do. */
+export function explainLoadError(path: string, error: unknown): Error {
+  const text = error instanceof Error ? error.message : String(error);
+  if (/bad_alloc|Failed to allocate|out of memory|ENOMEM/i.test(text)) {
+    return new OutOfMemoryError(
+      `Not enough memory to load ${path}. Close other programs, or pick a smaller model or a quantized variant (q4).`,
+      { cause: error },
+    );
+  }
+  if (
+    /protobuf|parsing failed|invalid model|Load model .* failed|model_path must not be empty|ModelProto|No such file/i.test(
+      text,
+    )
+  ) {
+    return new CorruptModelError(
+      `${path} could not be read as an ONNX model (${text.split('\n')[0]}). The file is damaged or incomplete: remove the model (shammah models rm) and download it again.`,
+      { cause: error },
+    );
+  }
+  if (/not a registered function|Could not find an implementation|opset/i.test(text)) {
+    return new UnsupportedModelError(
+      `${path} uses an operator this ONNX Runtime cannot run (${text.split('\n')[0]}). Update Shammah, or use another export of the model.`,
+      { cause: error },
+    );
+  }
+  return error instanceof Error ? error : new Error(text);
+}
+
 /** One open decoder graph: runs steps of a sequence against its KV cache. */
 export class DecoderSession {
   readonly layout: GraphLayout;
@@ -138,7 +166,12 @@ export class DecoderSession {
     config: ModelConfig,
     options: RuntimeSessionOptions = {},
   ): Promise<DecoderSession> {
-    const session = await openSession(path, options);
+    let session: RuntimeSession;
+    try {
+      session = await openSession(path, options);
+    } catch (error) {
+      throw explainLoadError(path, error);
+    }
     try {
       return new DecoderSession(session, detectLayout(session, config));
     } catch (error) {
