@@ -43,10 +43,35 @@ export interface ModelFiles {
   chatTemplate: string | undefined;
   /** Variant name (`fp32`, `q4`, `int8`, …) to the ONNX file's path. */
   variants: Map<string, string>;
+  /**
+   * Variants that Shammah's converter measured and found below its quality bar
+   * (`shammah_manifest.json`); `auto` passes over them.
+   */
+  failedQuality: Set<string>;
+}
+
+interface Manifest {
+  variants?: Record<string, { file?: string; quality?: { passed?: boolean; pass?: boolean } }>;
+}
+
+/** Variants whose recorded quality check failed, by variant name. */
+function failedVariants(manifest: Manifest | undefined): Set<string> {
+  const failed = new Set<string>();
+  for (const [name, entry] of Object.entries(manifest?.variants ?? {})) {
+    const quality = entry.quality;
+    if (quality && (quality.passed === false || quality.pass === false)) {
+      const byFile = VARIANT_FILES.find(([, file]) => entry.file === `onnx/${file}`)?.[0];
+      failed.add(byFile ?? name);
+    }
+  }
+  return failed;
 }
 
 /** File names of the variants onnx-community repositories publish, most preferred on CPU first. */
 export const VARIANT_FILES: ReadonlyArray<readonly [variant: string, file: string]> = [
+  // Fused graphs (GroupQueryAttention + MatMulNBits) carrying a GGUF's Q4_1 blocks over exactly.
+  ['fused-q41', 'model_fused_q41.onnx'],
+  ['fused-q41-exact', 'model_fused_q41_exact.onnx'],
   ['q4', 'model_q4.onnx'],
   ['int8', 'model_int8.onnx'],
   ['quantized', 'model_quantized.onnx'],
@@ -55,6 +80,7 @@ export const VARIANT_FILES: ReadonlyArray<readonly [variant: string, file: strin
   ['fp16', 'model_fp16.onnx'],
   ['q4f16', 'model_q4f16.onnx'],
   ['bnb4', 'model_bnb4.onnx'],
+  ['fused-fp32', 'model_fused_fp32.onnx'],
 ];
 
 async function exists(path: string): Promise<boolean> {
@@ -117,11 +143,22 @@ export async function readModelFiles(dir: string): Promise<ModelFiles> {
         'Shammah runs ONNX exports such as the onnx-community repositories on the Hugging Face Hub.',
     );
   }
-  return { dir, config, generationConfig, tokenizerJson, tokenizerConfig, chatTemplate, variants };
+  const manifest = (await readJson(join(dir, 'shammah_manifest.json'), false)) as Manifest | undefined;
+  return {
+    dir,
+    config,
+    generationConfig,
+    tokenizerJson,
+    tokenizerConfig,
+    chatTemplate,
+    variants,
+    failedQuality: failedVariants(manifest),
+  };
 }
 
 /**
- * Picks the ONNX file to run: the requested variant, or on `auto` the most preferred one present.
+ * Picks the ONNX file to run: the requested variant, or on `auto` the most preferred one present
+ * that did not fail a recorded quality check (fp32 when every quantized one did).
  */
 export function chooseVariant(files: ModelFiles, requested = 'auto'): { variant: string; path: string } {
   if (requested !== 'auto') {
@@ -134,6 +171,10 @@ export function chooseVariant(files: ModelFiles, requested = 'auto'): { variant:
     }
     return { variant: requested, path };
   }
-  const [variant, path] = [...files.variants.entries()][0]!;
+  const entries = [...files.variants.entries()];
+  const [variant, path] =
+    entries.find(([name]) => !files.failedQuality.has(name)) ??
+    entries.find(([name]) => name === 'fp32') ??
+    entries[0]!;
   return { variant, path };
 }
