@@ -1,65 +1,148 @@
+// The `shammah` command. Only argument parsing is loaded up front: everything heavy is imported
+// when its command runs, so the REPL draws its prompt at once and loads the model behind it.
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
-import { ShammahError } from '@shammah/provider';
-import { answerOnce } from './one-shot.js';
+import { type CliArguments, parseCliArguments, USAGE, UsageError } from './cli-arguments.js';
 
-const usage = `Usage: shammah [options] "question"
-       echo "question" | shammah -p
-
-Options:
-  --model <repo|dir>   local model (default HuggingFaceTB/SmolLM2-135M-Instruct)
-  --variant <name>     ONNX variant: auto, q4, int8, fp32 (default auto)
-  --local              answer from the local model
-  --max-tokens <n>     longest answer in tokens (default 512)
-  --json               print one JSON object instead of text
-  -p, --print          read the question from standard input
-  -h, --help           show this help`;
-
-async function main(): Promise<void> {
-  const { values, positionals } = parseArgs({
-    allowPositionals: true,
-    options: {
-      model: { type: 'string' },
-      variant: { type: 'string' },
-      local: { type: 'boolean' },
-      'max-tokens': { type: 'string' },
-      json: { type: 'boolean' },
-      print: { type: 'boolean', short: 'p' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  });
-  if (values.help) {
-    process.stdout.write(`${usage}\n`);
-    return;
+function readStdin(): string {
+  try {
+    return readFileSync(0, 'utf8');
+  } catch {
+    return '';
   }
-  let question = positionals.join(' ').trim();
-  if (!question && (values.print || !process.stdin.isTTY)) question = readFileSync(0, 'utf8').trim();
+}
+
+/** Reads `tui_enabled = false` from config.toml without loading the config machinery (it is slow). */
+function tuiDisabledInConfig(): boolean {
+  const home = process.env.SHAMMAH_HOME || `${process.env.HOME ?? ''}/.shammah`;
+  try {
+    const text = readFileSync(`${home}/config.toml`, 'utf8');
+    const topLevel = text.split(/^\s*\[/m)[0] ?? '';
+    return /^\s*tui_enabled\s*=\s*false\b/m.test(topLevel);
+  } catch {
+    return false;
+  }
+}
+
+function version(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    return pkg.version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function ask(args: CliArguments): Promise<number> {
+  let question = args.question;
+  if (!question && !process.stdin.isTTY) question = readStdin().trim();
   if (!question) {
-    process.stderr.write(`shammah: no question given.\n${usage}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  const maxTokens = values['max-tokens'] ? Number.parseInt(values['max-tokens'], 10) : undefined;
-  if (maxTokens !== undefined && !(maxTokens > 0)) {
-    process.stderr.write(
-      `shammah: --max-tokens must be a positive whole number, not "${values['max-tokens']}".\n`,
+    throw new UsageError(
+      'No question given. Pass it as an argument (shammah "…") or on standard input (… | shammah -p).',
     );
-    process.exitCode = 2;
-    return;
   }
-  await answerOnce({
-    question,
-    model: values.model ?? 'HuggingFaceTB/SmolLM2-135M-Instruct',
-    ...(values.variant ? { variant: values.variant } : {}),
-    ...(maxTokens ? { maxTokens } : {}),
-    ...(values.json ? { json: true } : {}),
+  const { answerOnce } = await import('./one-shot.js');
+  const controller = new AbortController();
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(130);
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    return await answerOnce({
+      question,
+      ...(args.flags.model ? { model: args.flags.model } : {}),
+      ...(args.flags.variant ? { variant: args.flags.variant } : {}),
+      ...(args.flags.maxTokens ? { maxTokens: args.flags.maxTokens } : {}),
+      ...(args.flags.json ? { json: true } : {}),
+      ...(args.flags.local
+        ? { force: 'local' as const }
+        : args.flags.teacher
+          ? { force: 'teacher' as const }
+          : {}),
+      ...(args.flags.direct ? { direct: true } : {}),
+      ...(args.flags.tools === false ? { tools: false } : {}),
+      ...(args.flags.debug ? { debug: true } : {}),
+      signal: controller.signal,
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+async function repl(args: CliArguments): Promise<number> {
+  const { flags } = args;
+  const options = {
+    cwd: process.cwd(),
+    ...(flags.model ? { model: flags.model, direct: true } : {}),
+    ...(flags.variant ? { variant: flags.variant } : {}),
+    ...(flags.direct ? { direct: true } : {}),
+    ...(flags.debug ? { debug: true } : {}),
+    ...(flags.tools === false ? { tools: false } : {}),
+    ...(flags.local ? { force: 'local' as const } : flags.teacher ? { force: 'teacher' as const } : {}),
+    ...(flags.initialPrompt ? { initialPrompt: flags.initialPrompt } : {}),
+    ...(flags.restoreSession ? { restoreSession: flags.restoreSession } : {}),
+  };
+  const plain = flags.raw || !process.stdout.isTTY || process.env.TERM === 'dumb' || tuiDisabledInConfig();
+  if (plain) {
+    const { runPlainRepl } = await import('./repl/plain-repl.js');
+    return runPlainRepl(options);
+  }
+  const { runTui } = await import('./tui/tui-app.js');
+  return runTui({
+    ...options,
+    ...(process.env.SHAMMAH_TIME_TO_PROMPT_FILE
+      ? { timeToPromptFile: process.env.SHAMMAH_TIME_TO_PROMPT_FILE }
+      : {}),
   });
 }
 
-main().catch((error: unknown) => {
-  const message = error instanceof Error ? error.message : String(error);
-  process.stderr.write(`shammah: ${message}\n`);
-  if (!ShammahError.is(error) && error instanceof Error && error.stack)
-    process.stderr.write(`${error.stack}\n`);
-  process.exitCode = 1;
-});
+async function main(): Promise<number> {
+  const args = parseCliArguments(process.argv.slice(2));
+  switch (args.command) {
+    case 'help':
+      process.stdout.write(`${USAGE}\n`);
+      return 0;
+    case 'version':
+      process.stdout.write(`shammah ${version()}\n`);
+      return 0;
+    case 'ask':
+      return ask(args);
+    case 'repl':
+      // Piped input with no question: answer it once, for scripts.
+      if (!process.stdin.isTTY) return ask(args);
+      return repl(args);
+    case 'setup': {
+      const { runSetup } = await import('./commands/setup.js');
+      return runSetup(args);
+    }
+    case 'config': {
+      const { runConfigCommand } = await import('./commands/config-command.js');
+      return runConfigCommand(args.rest);
+    }
+    case 'models': {
+      const { runModelsCommand } = await import('./commands/models-command.js');
+      return runModelsCommand(args.rest, args.flags);
+    }
+    case 'daemon': {
+      const { runDaemonCommand } = await import('./commands/daemon-command.js');
+      return runDaemonCommand(args.rest, args.flags);
+    }
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+    // The model worker and open handles must not keep a finished command alive.
+    if (code !== undefined) setTimeout(() => process.exit(code), 200).unref();
+  },
+  (error: unknown) => {
+    const err = error as Error & { code?: unknown };
+    process.stderr.write(`shammah: ${err?.message ?? String(error)}\n`);
+    const known = err instanceof UsageError || typeof err?.code === 'string';
+    if (!known && err?.stack && process.env.SHAMMAH_DEBUG) process.stderr.write(`${err.stack}\n`);
+    process.exitCode = err instanceof UsageError ? 2 : 1;
+  },
+);

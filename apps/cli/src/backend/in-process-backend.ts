@@ -1,0 +1,221 @@
+import type { ShammahConfig, ShammahPaths } from '@shammah/config';
+import { listCachedModels, WorkerGenerator } from '@shammah/core-inference';
+import type { ChatModel, ChatRequest, ChatStreamPart, Logger } from '@shammah/provider';
+import { collectStream } from '@shammah/provider';
+import {
+  createRouter,
+  type LocalModel,
+  type RouteDecision,
+  type Router,
+  RoutingLearning,
+  type TeacherEntry,
+} from '@shammah/router';
+import type { AnyTool } from '@shammah/tools';
+import type {
+  AnswerFeedback,
+  Backend,
+  BackendStatus,
+  DecisionSummary,
+  ModelEntry,
+  RouteControls,
+} from './backend.js';
+import { localModelUsesTools, withTextToolCalls } from './local-tool-calls.js';
+
+/** What the in-process backend needs. */
+export interface InProcessBackendOptions {
+  config: ShammahConfig;
+  paths: ShammahPaths;
+  /** The local model (repository id or directory); undefined runs without one. */
+  localModel: string | undefined;
+  /** ONNX variant; default the config's `[backend] variant`. */
+  variant?: string;
+  /** Every tool the session may offer (the local model's tool prompt is built from them). */
+  tools: readonly AnyTool[];
+  logger: Logger;
+  /** Called when the local model's state changes (loading → ready), to redraw. */
+  onChange?: () => void;
+}
+
+/** Teachers from `[[teachers]]` (or `ANTHROPIC_API_KEY` alone, as the original allowed). */
+async function createTeachers(config: ShammahConfig, logger: Logger): Promise<TeacherEntry[]> {
+  const entries =
+    config.teachers.length > 0
+      ? config.teachers
+      : process.env.ANTHROPIC_API_KEY
+        ? [{ provider: 'claude', name: 'Claude' }]
+        : [];
+  if (entries.length === 0) return [];
+  const { createTeacher } = await import('@shammah/teachers');
+  return entries.map((entry) => {
+    const model = createTeacher(entry, { logger });
+    return { model, name: entry.name ?? model.name };
+  });
+}
+
+function summarize(decision: RouteDecision): DecisionSummary {
+  return {
+    id: decision.id,
+    route: decision.route,
+    reason: decision.reason,
+    name: decision.name,
+    modelId: decision.modelId,
+    latencyMs: decision.latencyMs,
+    ...(decision.costUsd !== undefined ? { costUsd: decision.costUsd } : {}),
+  };
+}
+
+/**
+ * The router in this process: the local model on a worker thread (so the terminal stays
+ * responsive while it loads and generates) and the configured teachers. Used with `--direct`,
+ * when the config says `use_daemon = false`, and when the daemon cannot be reached.
+ */
+export async function createInProcessBackend(options: InProcessBackendOptions): Promise<Backend> {
+  const { config, paths, logger, tools } = options;
+  const variant = options.variant ?? config.backend.variant;
+  let generator: WorkerGenerator | undefined;
+  let local: LocalModel | undefined;
+  let localTools = false;
+
+  const loadLocal = (modelId: string) => {
+    generator = WorkerGenerator.create({
+      model: modelId,
+      variant,
+      ...(config.backend.threads ? { threads: config.backend.threads } : {}),
+      logger,
+    });
+    localTools = localModelUsesTools(modelId);
+    const loaded = generator;
+    void loaded.ready().then(
+      () => options.onChange?.(),
+      () => options.onChange?.(),
+    );
+    local = withTextToolCalls(loaded, { tools, offerTools: localTools });
+  };
+  if (options.localModel && config.backend.enabled) loadLocal(options.localModel);
+
+  // The router keeps the local model it was given; this stand-in lets /model swap what is behind it.
+  const swappableLocal: LocalModel = {
+    provider: 'local',
+    get modelId() {
+      return local?.modelId ?? 'none';
+    },
+    get status() {
+      return local?.status ?? { state: 'absent' as const };
+    },
+    get capabilities() {
+      return (
+        local?.capabilities ?? {
+          tools: true,
+          streaming: true,
+          vision: false,
+          contextLength: 8192,
+          maxOutputTokens: 4096,
+        }
+      );
+    },
+    async *stream(request) {
+      if (!local) throw new Error('No local model is loaded. Pick one with /model or `shammah models pull`.');
+      yield* local.stream(request);
+    },
+    generate: (request) => collectStream(swappableLocal.stream(request)),
+  };
+
+  const teachers = await createTeachers(config, logger);
+  const learning = config.router.learning
+    ? await RoutingLearning.open({ path: paths.routerStats, logger }).catch(() => undefined)
+    : undefined;
+  const router: Router = createRouter({
+    ...(config.backend.enabled ? { local: swappableLocal } : {}),
+    teachers,
+    ...(learning ? { learning } : {}),
+    logger,
+  });
+
+  const backend: Backend = {
+    mode: 'in-process',
+    model(controls: RouteControls = {}): ChatModel {
+      const routed: ChatModel = {
+        provider: router.provider,
+        modelId: router.modelId,
+        get capabilities() {
+          return router.capabilities;
+        },
+        stream(request: ChatRequest): AsyncIterable<ChatStreamPart> {
+          return router.stream({
+            ...request,
+            ...(controls.force ? { force: controls.force } : {}),
+            ...(controls.model && controls.model !== 'auto' ? { model: controls.model } : {}),
+            ...(controls.onDecision
+              ? { onDecision: (decision: RouteDecision) => controls.onDecision?.(summarize(decision)) }
+              : {}),
+          });
+        },
+        generate: (request) => collectStream(routed.stream(request)),
+      };
+      return routed;
+    },
+    status(): BackendStatus {
+      const status = local?.status;
+      return {
+        mode: 'in-process',
+        daemon: { state: 'not-used' },
+        ...(local && status
+          ? {
+              local: {
+                modelId: local.modelId,
+                state: status.state,
+                ...(status.progress !== undefined ? { progress: status.progress } : {}),
+                ...(status.reason !== undefined ? { reason: status.reason } : {}),
+              },
+            }
+          : {}),
+        teachers: teachers.map((teacher) => ({
+          name: teacher.name ?? teacher.model.modelId,
+          modelId: teacher.model.modelId,
+        })),
+        localTools,
+      };
+    },
+    async ready() {
+      await generator?.ready().catch(() => undefined);
+    },
+    async feedback(feedback: AnswerFeedback) {
+      router.feedback({
+        ...(feedback.decisionId ? { decisionId: feedback.decisionId } : { query: feedback.query }),
+        rating: feedback.rating,
+      });
+    },
+    async models(): Promise<ModelEntry[]> {
+      const cached = await listCachedModels().catch(() => []);
+      return [
+        { name: 'auto', kind: 'auto', detail: 'the router decides (local when it can, else a teacher)' },
+        ...(local
+          ? [{ name: 'local', kind: 'local' as const, detail: `${local.modelId} (${local.status.state})` }]
+          : []),
+        ...teachers.map((teacher) => ({
+          name: teacher.name ?? teacher.model.modelId,
+          kind: 'teacher' as const,
+          detail: `${teacher.model.provider}:${teacher.model.modelId}`,
+        })),
+        ...cached
+          .filter((model) => model.repoId !== local?.modelId)
+          .map((model) => ({
+            name: model.repoId,
+            kind: 'cached' as const,
+            detail: `downloaded, ${(model.sizeBytes / 1e6).toFixed(0)} MB (${model.variants.join(', ')})`,
+          })),
+      ];
+    },
+    async switchLocalModel(modelId: string) {
+      const previous = generator;
+      loadLocal(modelId);
+      options.onChange?.();
+      await previous?.dispose().catch(() => undefined);
+    },
+    async close() {
+      await router.close().catch(() => undefined);
+      await generator?.dispose().catch(() => undefined);
+    },
+  };
+  return backend;
+}

@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  ConfigError,
+  loadConfig,
+  parseConfig,
+  type ShammahConfig,
+  type ShammahPaths,
+  shammahPaths,
+} from '@shammah/config';
+import type { Logger } from '@shammah/provider';
+import {
+  type AnyTool,
+  appendPermissionRules,
+  createCodingTools,
+  createPermissionPolicy,
+  formatPermissionRule,
+  type PermissionAsk,
+  type PermissionPolicy,
+  type PermissionRule,
+  readPermissionRules,
+} from '@shammah/tools';
+import type { Backend } from './backend/backend.js';
+import { connectBackend } from './backend/connect.js';
+import { createLogger } from './logger.js';
+import { Conversation, defaultSystemPrompt } from './session/conversation.js';
+
+/** How the CLI was asked to run. */
+export interface RuntimeOptions {
+  cwd: string;
+  /** `--model`: the local model. */
+  model?: string;
+  /** `--variant`: the local model's ONNX variant. */
+  variant?: string;
+  /** `--direct`: no daemon, answer in this process. */
+  direct?: boolean;
+  /** `--debug`: log everything to cli.log. */
+  debug?: boolean;
+  /** Asks the user about a tool call; without it, calls that need asking are denied. */
+  ask?: PermissionAsk;
+  /** Something the user should know (a bad config, a fallback to in-process). */
+  onNotice?: (text: string, tone: 'info' | 'warn' | 'error') => void;
+  /** Something changed that the status bar shows (the model finished loading). */
+  onChange?: () => void;
+  /** Tools on (default) or off for this run. */
+  tools?: boolean;
+}
+
+/** Everything a REPL or a one-shot answer runs on. */
+export interface Runtime {
+  config: ShammahConfig;
+  paths: ShammahPaths;
+  logger: Logger;
+  tools: readonly AnyTool[];
+  permissions: PermissionPolicy;
+  backend: Backend;
+  conversation: Conversation;
+  sessionId: string;
+  close(): Promise<void>;
+}
+
+/** Reads config.toml, reporting a broken file and carrying on with the defaults. */
+export async function readConfigOrDefaults(onNotice?: RuntimeOptions['onNotice']): Promise<ShammahConfig> {
+  try {
+    return await loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      onNotice?.(`${error.message}\nUsing the defaults until it is fixed (shammah config path).`, 'error');
+      return parseConfig('');
+    }
+    throw error;
+  }
+}
+
+async function systemPrompt(paths: ShammahPaths, cwd: string): Promise<string> {
+  try {
+    const constitution = (await readFile(paths.constitution, 'utf8')).trim();
+    if (constitution) return `${constitution}\n\nThe working directory is ${cwd}.`;
+  } catch {
+    // No constitution.md: the default prompt.
+  }
+  return defaultSystemPrompt(cwd);
+}
+
+/**
+ * Loads the config, the tools and permission rules, connects to the daemon (or starts the model in
+ * this process) and opens a conversation.
+ */
+export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const paths = shammahPaths();
+  const config = await readConfigOrDefaults(options.onNotice);
+  const logger = await createLogger(paths.home, options.debug || config.features.debug_logging);
+  const tools = options.tools === false ? [] : createCodingTools({ restart: false });
+
+  const savedRules = await readPermissionRules(paths.toolPatterns).catch((error: Error) => {
+    options.onNotice?.(`${error.message} Its rules are ignored.`, 'warn');
+    return [] as PermissionRule[];
+  });
+  const projectRules = await readPermissionRules(join(options.cwd, '.shammah', 'permissions.json')).catch(
+    (error: Error) => {
+      options.onNotice?.(`${error.message} Its rules are ignored.`, 'warn');
+      return [] as PermissionRule[];
+    },
+  );
+  const configRules: PermissionRule[] = config.permissions.map((rule) => ({
+    tool: rule.tool,
+    ...(rule.pattern && rule.pattern !== '*' ? { pattern: rule.pattern } : {}),
+    action: rule.action,
+  }));
+  const permissions = createPermissionPolicy({
+    projectRoot: options.cwd,
+    userRules: [
+      ...(config.features.auto_approve_tools ? [{ tool: '*', action: 'allow' as const }] : []),
+      ...configRules,
+      ...savedRules,
+    ],
+    projectRules,
+    ...(options.ask ? { ask: options.ask } : {}),
+    onRulesAdded: async (rules) => {
+      try {
+        await appendPermissionRules(paths.toolPatterns, rules);
+        options.onNotice?.(
+          `Saved ${rules.map(formatPermissionRule).join(', ')} to ${paths.toolPatterns}.`,
+          'info',
+        );
+      } catch (error) {
+        options.onNotice?.(`Could not save the rule: ${(error as Error).message}`, 'error');
+      }
+    },
+    logger,
+  });
+
+  const backend = await connectBackend({
+    config,
+    paths,
+    tools,
+    logger,
+    ...(options.model ? { model: options.model } : {}),
+    ...(options.variant ? { variant: options.variant } : {}),
+    ...(options.direct ? { direct: true } : {}),
+    ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+    ...(options.onChange ? { onChange: options.onChange } : {}),
+  });
+  const conversation = new Conversation({
+    backend,
+    tools,
+    permissions,
+    cwd: options.cwd,
+    systemPrompt: await systemPrompt(paths, options.cwd),
+    logger,
+  });
+  return {
+    config,
+    paths,
+    logger,
+    tools,
+    permissions,
+    backend,
+    conversation,
+    sessionId: randomUUID(),
+    close: () => backend.close(),
+  };
+}
