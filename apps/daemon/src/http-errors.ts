@@ -73,8 +73,9 @@ const rules: Record<string, Rule> = {
 };
 
 function openaiType(status: number): string {
-  if (status === 401) return 'authentication_error';
-  if (status === 429) return 'rate_limit_error';
+  // As OpenAI sends them: a bad key is an invalid_request_error (code invalid_api_key), a rate limit
+  // has the type `requests` (code rate_limit_exceeded).
+  if (status === 429) return 'requests';
   if (status >= 500) return 'server_error';
   return 'invalid_request_error';
 }

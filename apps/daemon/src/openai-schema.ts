@@ -80,11 +80,17 @@ const toolChoice = z.union(
   { error: 'must be "none", "auto", "required" or {"type": "function", "function": {"name": "…"}}' },
 );
 
+function required(missing: string, wrong: string) {
+  return { error: (issue: { input?: unknown }) => (issue.input === undefined ? missing : wrong) };
+}
+
 /** The body of `POST /v1/chat/completions`. */
 export const chatCompletionRequestSchema = z.object({
-  model: z.string({ error: 'is required: the model to use (GET /v1/models lists them)' }).min(1),
+  model: z
+    .string(required('is required: the model to use (GET /v1/models lists them)', 'must be a string'))
+    .min(1),
   messages: z
-    .array(openaiMessageSchema, { error: 'is required: an array of messages' })
+    .array(openaiMessageSchema, required('is required: an array of messages', 'must be an array of messages'))
     .min(1, 'must hold at least one message'),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).nullish(),

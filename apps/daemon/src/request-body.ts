@@ -92,8 +92,10 @@ export function validateBody<Schema extends z.ZodType>(
     const path = formatPath(issue.path, style);
     const value = valueAt(body, issue.path);
     const sent =
-      issue.code === 'invalid_type' && value === undefined
-        ? ' (missing)'
+      value === undefined
+        ? /required/i.test(issue.message)
+          ? ''
+          : ' (missing)'
         : issue.code === 'unrecognized_keys'
           ? ''
           : ` (got ${describeValue(value)})`;
