@@ -5,6 +5,11 @@ export type { CodingToolsOptions } from './coding-tools.js';
 export { createCodingTools } from './coding-tools.js';
 export type { SplitCommand } from './command-pattern.js';
 export { commandPatternMatches, splitShellCommand, suggestCommandPattern } from './command-pattern.js';
+export type {
+  CompactionRequest,
+  ConversationCompaction,
+  ConversationCompactor,
+} from './conversation-compactor.js';
 export type { EditToolData } from './edit-tool.js';
 export { createEditTool } from './edit-tool.js';
 export {
@@ -27,6 +32,27 @@ export { createGrepTool, resolveGrepBackend } from './grep-tool.js';
 export type { HtmlToMarkdownResult } from './html-to-markdown.js';
 export { htmlToMarkdown } from './html-to-markdown.js';
 export { createJavaScriptGrepBackend } from './javascript-grep-backend.js';
+export type { McpServerEntryOptions, McpServerListing, McpTransportKind } from './mcp-config.js';
+export {
+  addMcpServer,
+  createMcpServerEntry,
+  listMcpServers,
+  removeMcpServer,
+  resolveMcpTransport,
+  setMcpServerEnabled,
+  validateMcpServerEntry,
+  validateMcpServerName,
+} from './mcp-config.js';
+export { McpConfigError, McpToolCallError } from './mcp-errors.js';
+export type {
+  McpManagerOptions,
+  McpServerState,
+  McpServerStatus,
+  McpToolInfo,
+} from './mcp-manager.js';
+export { createMcpManager, McpManager } from './mcp-manager.js';
+export type { McpToolData, McpToolOptions } from './mcp-tool.js';
+export { createMcpTool, mcpResultText, mcpToolName } from './mcp-tool.js';
 export type {
   PermissionAnswer,
   PermissionAsk,

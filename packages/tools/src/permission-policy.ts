@@ -110,6 +110,17 @@ function moreRestrictive<T extends { action: PermissionAction }>(a: T, b: T): T 
 
 function toolMatches(rule: PermissionRule, tool: string): boolean {
   if (rule.tool === '*') return true;
+  const ruleTool = rule.tool.toLowerCase();
+  const callTool = tool.toLowerCase();
+  // MCP tools, as Claude Code writes their rules: `mcp__server` or `mcp__server__*` covers every tool
+  // of that server, and a trailing `*` is a prefix. Compared with underscores kept, so `mcp__git`
+  // never covers a server named `git_hub`.
+  if (ruleTool.startsWith('mcp__')) {
+    if (ruleTool.endsWith('*')) return callTool.startsWith(ruleTool.slice(0, -1));
+    if (!ruleTool.slice('mcp__'.length).includes('__')) return callTool.startsWith(`${ruleTool}__`);
+    return callTool === ruleTool;
+  }
+  if (ruleTool.endsWith('*')) return callTool.startsWith(ruleTool.slice(0, -1));
   return normalizeToolName(canonicalToolName(rule.tool)) === normalizeToolName(canonicalToolName(tool));
 }
 
@@ -146,7 +157,9 @@ function promptMessage(request: PermissionRequest): string {
       return `${request.tool} wants to ${verb} ${target.path}`;
     }
     default:
-      return `${request.tool} wants to run.`;
+      return target.detail
+        ? `${request.tool} wants to run: ${target.detail}`
+        : `${request.tool} wants to run.`;
   }
 }
 

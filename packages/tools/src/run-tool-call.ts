@@ -35,6 +35,8 @@ export interface ToolCallOutcome {
   errorCode?: string;
   permission?: PermissionDecision;
   durationMs: number;
+  /** The tool asked to end the loop after this turn (see `ToolResult.endLoop`). */
+  endLoop?: 'plan-approved';
 }
 
 /**
@@ -128,6 +130,7 @@ export async function runToolCall(call: ToolCall, options: RunToolCallOptions): 
       isError: result.isError ?? false,
       truncated: shortened.truncated,
       ...(permission ? { permission } : {}),
+      ...(result.endLoop && !result.isError ? { endLoop: result.endLoop } : {}),
       durationMs: Date.now() - started,
     };
   } catch (error) {

@@ -5,12 +5,14 @@ import {
   type ChatRequest,
   type FinishReason,
   type Logger,
+  ShammahError,
   silentLogger,
   type ToolCall,
   type ToolCallPart,
   type ToolResultPart,
   type Usage,
 } from '@shammah/provider';
+import type { ConversationCompaction, ConversationCompactor } from './conversation-compactor.js';
 import { EventQueue } from './event-queue.js';
 import type { PermissionDecision, PermissionPolicy, PermissionPrompt } from './permission-policy.js';
 import { runToolCall, type ToolCallOutcome } from './run-tool-call.js';
@@ -49,7 +51,8 @@ export type ToolLoopDoneReason =
   | 'aborted'
   | 'error'
   | 'tool-calls-pending'
-  | 'restart-requested';
+  | 'restart-requested'
+  | 'plan-approved';
 
 /** One event of a running tool loop. */
 export type ToolLoopEvent =
@@ -61,6 +64,8 @@ export type ToolLoopEvent =
   | { type: 'tool-output'; turn: number; call: ToolCall; stream: 'stdout' | 'stderr'; text: string }
   | { type: 'tool-result'; turn: number; call: ToolCall; outcome: ToolCallOutcome }
   | { type: 'turn-finished'; turn: number; finishReason: FinishReason; usage: Usage; toolCalls: number }
+  /** Older turns were summarised to fit the model's context (before `turn`); show the user a notice. */
+  | { type: 'compaction'; turn: number; compaction: ConversationCompaction }
   | {
       type: 'done';
       reason: ToolLoopDoneReason;
@@ -107,7 +112,19 @@ export interface ToolLoopOptions {
   resume?: { state: ToolLoopState; results: readonly RemoteToolResult[] };
   /** An identical call (same tool, same input) made more often than this gets an error instead (default 2). */
   maxRepeatedCalls?: number;
+  /**
+   * Fits the conversation into the model's context before each turn (and once more when the model
+   * refuses a prompt as too long), e.g. `@shammah/session`'s `createCompactor`. Without it a
+   * conversation that outgrows the context ends the loop with `error`.
+   */
+  compact?: ConversationCompactor;
   logger?: Logger;
+}
+
+function isContextTooLong(error: unknown): boolean {
+  return (
+    ShammahError.is(error) && (error.code === 'context_too_long' || error.code === 'api_context_too_long')
+  );
 }
 
 function stableStringify(value: unknown): string {
@@ -229,6 +246,33 @@ export async function* runToolLoop(options: ToolLoopOptions): AsyncGenerator<Too
     return outcome;
   }
 
+  let forcedCompactionTurn = -1;
+  async function* compactMessages(
+    force: boolean,
+  ): AsyncGenerator<ToolLoopEvent, 'compacted' | 'unchanged' | 'aborted'> {
+    try {
+      const result = await options.compact!({ messages: [...messages], tools, signal, force });
+      if (!result) return 'unchanged';
+      messages.splice(0, messages.length, ...result.messages);
+      logger.info(
+        {
+          turn,
+          removedMessages: result.compaction.removedMessages,
+          tokensBefore: result.compaction.tokensBefore,
+          tokensAfter: result.compaction.tokensAfter,
+          method: result.compaction.method,
+        },
+        'conversation compacted',
+      );
+      yield { type: 'compaction', turn, compaction: result.compaction };
+      return 'compacted';
+    } catch (error) {
+      if (signal.aborted) return 'aborted';
+      logger.warn({ err: error, turn }, 'compacting the conversation failed; sending it as it is');
+      return 'unchanged';
+    }
+  }
+
   try {
     if (options.resume) {
       const { state, results } = options.resume;
@@ -253,6 +297,13 @@ export async function* runToolLoop(options: ToolLoopOptions): AsyncGenerator<Too
         return;
       }
       turn++;
+      if (options.compact) {
+        const compacted = yield* compactMessages(false);
+        if (compacted === 'aborted') {
+          yield done('aborted');
+          return;
+        }
+      }
       const request = strategy.prepareRequest({ ...options.request, messages: [...messages], signal }, tools);
       const extractor = strategy.createExtractor(tools);
       let text = '';
@@ -290,6 +341,25 @@ export async function* runToolLoop(options: ToolLoopOptions): AsyncGenerator<Too
         if (signal.aborted) {
           yield done('aborted');
           return;
+        }
+        // The estimate was off and the model refused the prompt before answering: compact harder, retry once.
+        if (
+          options.compact &&
+          isContextTooLong(error) &&
+          text === '' &&
+          calls.length === 0 &&
+          forcedCompactionTurn !== turn
+        ) {
+          forcedCompactionTurn = turn;
+          const compacted = yield* compactMessages(true);
+          if (compacted === 'aborted') {
+            yield done('aborted');
+            return;
+          }
+          if (compacted === 'compacted') {
+            turn--;
+            continue;
+          }
         }
         logger.warn({ err: error, turn }, 'the model failed');
         yield done('error', { error });
@@ -336,6 +406,7 @@ export async function* runToolLoop(options: ToolLoopOptions): AsyncGenerator<Too
       const results: ToolResultPart[] = [];
       const pending: ToolCall[] = [];
       let restartRequested = false;
+      let endLoop: 'plan-approved' | undefined;
       for (const call of calls) {
         if (signal.aborted) {
           results.push(
@@ -351,6 +422,7 @@ export async function* runToolLoop(options: ToolLoopOptions): AsyncGenerator<Too
         yield { type: 'tool-result', turn, call, outcome };
         results.push(resultPart(call, outcome));
         if (outcome.toolName === 'Restart' && !outcome.isError) restartRequested = true;
+        if (outcome.endLoop) endLoop = outcome.endLoop;
       }
       if (pending.length > 0) {
         yield done('tool-calls-pending', {
@@ -372,6 +444,10 @@ export async function* runToolLoop(options: ToolLoopOptions): AsyncGenerator<Too
       }
       if (restartRequested) {
         yield done('restart-requested');
+        return;
+      }
+      if (endLoop) {
+        yield done(endLoop);
         return;
       }
     }

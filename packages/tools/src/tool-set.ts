@@ -6,6 +6,10 @@ import type { AnyTool } from './tool.js';
 import { canonicalToolName, normalizeToolName } from './tool-names.js';
 
 function jsonSchemaOf(tool: AnyTool): JsonSchema {
+  if (tool.inputJsonSchema) {
+    const { $schema: _ignored, ...given } = tool.inputJsonSchema;
+    return given;
+  }
   const { $schema: _ignored, ...schema } = z.toJSONSchema(tool.inputSchema, { io: 'input' }) as JsonSchema;
   return schema;
 }

@@ -1,4 +1,4 @@
-import type { Logger } from '@shammah/provider';
+import type { JsonSchema, Logger } from '@shammah/provider';
 import type { z } from 'zod';
 import type { TruncationMode } from './truncate.js';
 
@@ -13,7 +13,11 @@ export type PermissionTarget =
   | { type: 'path'; path: string }
   | { type: 'command'; command: string }
   | { type: 'url'; url: string }
-  | { type: 'none' };
+  | {
+      type: 'none';
+      /** What the user is shown when asked (an MCP tool's arguments); no rule pattern matches it. */
+      detail?: string;
+    };
 
 /** A chunk of a tool's live output (Bash streams its stdout and stderr). */
 export interface ToolOutputChunk {
@@ -45,6 +49,11 @@ export interface ToolResult<Data = unknown> {
   data?: Data;
   /** The call failed; the text says why, for the model. */
   isError?: boolean;
+  /**
+   * Ends the tool loop after this turn's calls, with this reason: PresentPlan returns
+   * `plan-approved` so the host can leave plan mode and run the plan with every tool.
+   */
+  endLoop?: 'plan-approved';
 }
 
 /**
@@ -59,6 +68,11 @@ export interface Tool<Input = unknown, Data = unknown> {
   /** Written for the model: what the tool does and when to use it. */
   readonly description: string;
   readonly inputSchema: z.ZodType<Input>;
+  /**
+   * The input's JSON Schema, for tools whose schema arrives as JSON Schema (MCP servers' tools); when
+   * absent it is derived from `inputSchema`.
+   */
+  readonly inputJsonSchema?: JsonSchema;
   readonly kind: ToolKind;
   /** Input keys small models use by mistake, mapped to the real ones (`path` → `file_path`). */
   readonly inputAliases?: Readonly<Record<string, string>>;
