@@ -131,6 +131,22 @@ export async function createDaemonBackend(options: ConnectOptions): Promise<Back
   poller = setTimeout(poll, 500);
   poller.unref();
 
+  // A daemon that just started reports its model `absent` until loading begins; with no teacher
+  // to answer meanwhile, a request then fails, so the client waits for the model first.
+  const loading = () => {
+    const model = health?.model;
+    if (!model) return false;
+    if (model.state === 'loading' || model.state === 'downloading') return true;
+    return model.state === 'absent' && (health?.uptimeSeconds ?? 0) < 30;
+  };
+  const waitForModel = async () => {
+    const deadline = Date.now() + config.client.timeout_seconds * 1000;
+    while (loading() && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      health = (await fetchHealth(baseUrl)) ?? health;
+    }
+    options.onChange?.();
+  };
   const teacherIds = () => (health?.teachers ?? []).map((teacher) => teacher.model);
   const localTiny = () => (health?.model ? !localModelUsesTools(health.model.id) : false);
   const sessionId = `cli-${process.pid}-${Date.now().toString(36)}`;
@@ -159,6 +175,7 @@ export async function createDaemonBackend(options: ConnectOptions): Promise<Back
           let model = name;
           let usage = { inputTokens: 0, outputTokens: 0 };
           try {
+            if (teacherIds().length === 0 && loading()) await waitForModel();
             for await (const part of client.stream(request)) {
               if (part.type === 'route') {
                 route = part.route;
@@ -214,13 +231,7 @@ export async function createDaemonBackend(options: ConnectOptions): Promise<Back
       };
     },
     async ready() {
-      const deadline = Date.now() + config.client.timeout_seconds * 1000;
-      while (Date.now() < deadline) {
-        const state = health?.model?.state;
-        if (!health?.model || state === 'ready' || state === 'failed' || state === 'absent') return;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        health = (await fetchHealth(baseUrl)) ?? health;
-      }
+      await waitForModel();
     },
     async feedback(feedback: AnswerFeedback) {
       // The daemon learns from feedback when it has an endpoint for it (the original's /v1/feedback);

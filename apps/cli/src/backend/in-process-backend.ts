@@ -85,11 +85,35 @@ export async function createInProcessBackend(options: InProcessBackendOptions): 
     });
     localTools = localModelUsesTools(modelId);
     const loaded = generator;
+    let settled = false;
     void loaded.ready().then(
-      () => options.onChange?.(),
-      () => options.onChange?.(),
+      () => {
+        settled = true;
+        options.onChange?.();
+      },
+      () => {
+        settled = true;
+        options.onChange?.();
+      },
     );
-    local = withTextToolCalls(loaded, { tools, offerTools: localTools });
+    // The generator says `absent` until its worker has found the files; to the router that means
+    // "not downloaded" and no answer. Until loading has settled it is `loading`.
+    const reported: LocalModel = {
+      provider: loaded.provider,
+      get modelId() {
+        return loaded.modelId;
+      },
+      get status() {
+        const status = loaded.status;
+        return !settled && status.state === 'absent' ? { state: 'loading' as const } : status;
+      },
+      get capabilities() {
+        return loaded.capabilities;
+      },
+      stream: (request) => loaded.stream(request),
+      generate: (request) => loaded.generate(request),
+    };
+    local = withTextToolCalls(reported, { tools, offerTools: localTools });
   };
   if (options.localModel && config.backend.enabled) loadLocal(options.localModel);
 

@@ -82,9 +82,15 @@ export function describeToolInput(input: unknown): string {
 /** A short summary of a tool's result for the transcript. */
 export function summarizeOutcome(outcome: ToolCallOutcome): string {
   if (outcome.isError) return firstLine(outcome.text, 120);
-  const lines = outcome.text.split('\n').filter((line) => line.trim() !== '').length;
-  const timing = outcome.durationMs >= 1000 ? ` in ${formatDuration(outcome.durationMs)}` : '';
-  return `${lines} line${lines === 1 ? '' : 's'}${outcome.truncated ? ' (truncated)' : ''}${timing}`;
+  const lines = outcome.text.split('\n').filter((line) => line.trim() !== '');
+  const timing = outcome.durationMs >= 1000 ? `, ${formatDuration(outcome.durationMs)}` : '';
+  const more =
+    lines.length > 1
+      ? ` (+${lines.length - 1} line${lines.length === 2 ? '' : 's'}${outcome.truncated ? ', truncated' : ''}${timing})`
+      : timing
+        ? ` (${timing.slice(2)})`
+        : '';
+  return `${firstLine(lines[0] ?? '(no output)', 80)}${more}`;
 }
 
 /**

@@ -1,0 +1,89 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { scriptedTeacher } from './support/scripted-teacher.js';
+import { makeHome, shammahCommand, type TestHome } from './support/shammah-home.js';
+import { STAND_IN_MODEL, TeacherStandIn } from './support/teacher-stand-in.js';
+import { TmuxTerminal } from './support/tmux-terminal.js';
+
+describe('plan mode', () => {
+  let teacher: TeacherStandIn;
+  let home: TestHome;
+  let terminal: TmuxTerminal | undefined;
+
+  beforeAll(async () => {
+    teacher = await TeacherStandIn.start(scriptedTeacher);
+    home = await makeHome(
+      `[backend]\nenabled = false\n\n[client]\nuse_daemon = false\n\n[[teachers]]\nprovider = "openai-compatible"\nname = "StandIn"\nbase_url = "${teacher.baseUrl}"\nmodel = "${STAND_IN_MODEL}"\napi_key = "sk-test-valid"\n`,
+    );
+  });
+  afterEach(async () => {
+    await terminal?.kill();
+    terminal = undefined;
+  });
+  afterAll(async () => {
+    await teacher.close();
+    await home.remove();
+  });
+
+  const start = async () => {
+    terminal = await TmuxTerminal.start({ command: shammahCommand(), env: home.env, cwd: home.home });
+    await terminal.waitFor('Ask anything', 30_000);
+    return terminal;
+  };
+
+  it('researches read-only, proposes a numbered plan, and runs it step by step once approved', async () => {
+    const term = await start();
+    await term.press('BTab');
+    await term.waitFor('PLAN MODE');
+    const requestsBefore = teacher.requests.length;
+    await term.type('Add a notes file to the project.');
+    await term.press('Enter');
+    const proposed = await term.waitFor('Run this plan?');
+    expect(proposed).toMatch(/☰ Proposed plan \(waiting for your approval\)/);
+    expect(proposed).toMatch(/○ 1\. Create notes\.txt with a greeting/);
+    expect(proposed).toMatch(/○ 2\. Read notes\.txt back to check it/);
+    expect(proposed).toMatch(/a {2}Approve and run it/);
+
+    // Planning offered only the read-only tools.
+    const planning = teacher.requests[requestsBefore]!;
+    expect(planning.tools?.map((tool) => tool.function.name).sort()).toEqual([
+      'Glob',
+      'Grep',
+      'Read',
+      'WebFetch',
+    ]);
+
+    await term.press('a');
+    const done = await term.waitFor('done: all 2 steps');
+    expect(done).toMatch(/☰ Plan \(done: all 2 steps\)/);
+    expect(done).toMatch(/● 1\. Create notes\.txt/);
+    expect(done).toMatch(/● 2\. Read notes\.txt/);
+    expect(done).toContain('Done with step 1.');
+    expect(done).toContain('Done with step 2.');
+    expect(done).not.toContain('PLAN MODE');
+    // Each step was its own request, with every tool.
+    const steps = teacher.requests.slice(requestsBefore + 1);
+    expect(steps).toHaveLength(2);
+    expect(steps[0]!.tools?.map((tool) => tool.function.name)).toContain('Bash');
+  });
+
+  it('lets the user edit a proposed plan, then reject it and stay in plan mode', async () => {
+    const term = await start();
+    await term.type('/plan Add a notes file to the project.');
+    await term.press('Enter');
+    await term.waitFor('Run this plan?');
+    await term.press('e');
+    const editing = await term.waitFor('Edit the plan in the input');
+    expect(editing).toMatch(/│◆ 1\. Create notes\.txt with a greeting/);
+    expect(editing).toMatch(/│ {2}2\. Read notes\.txt back to check it/);
+    // Replace the second step.
+    await term.press('C-u');
+    await term.type('2. Print a goodbye');
+    await term.press('Enter');
+    const edited = await term.waitFor(/○ 2\. Print a goodbye[\s\S]*Run this plan\?/);
+    expect(edited).toMatch(/○ 1\. Create notes\.txt with a greeting/);
+    await term.press('r');
+    const rejected = await term.waitFor('Plan rejected');
+    expect(rejected).toContain('PLAN MODE');
+    expect(rejected).toMatch(/☰ Proposed plan \(rejected\)/);
+  });
+});

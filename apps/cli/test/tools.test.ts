@@ -1,0 +1,107 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { scriptedTeacher } from './support/scripted-teacher.js';
+import { makeHome, shammahCommand, type TestHome } from './support/shammah-home.js';
+import { STAND_IN_MODEL, TeacherStandIn } from './support/teacher-stand-in.js';
+import { TmuxTerminal } from './support/tmux-terminal.js';
+
+describe('tool calls in the REPL, from a teacher', () => {
+  let teacher: TeacherStandIn;
+  let home: TestHome;
+  let terminal: TmuxTerminal | undefined;
+
+  beforeAll(async () => {
+    teacher = await TeacherStandIn.start(scriptedTeacher);
+    home = await makeHome(
+      [
+        '[backend]',
+        'enabled = false',
+        '',
+        '[client]',
+        'use_daemon = false',
+        '',
+        '[[teachers]]',
+        'provider = "openai-compatible"',
+        'name = "StandIn"',
+        `base_url = "${teacher.baseUrl}"`,
+        `model = "${STAND_IN_MODEL}"`,
+        'api_key = "sk-test-valid"',
+        '',
+      ].join('\n'),
+    );
+  });
+  afterEach(async () => {
+    await terminal?.kill();
+    terminal = undefined;
+  });
+  afterAll(async () => {
+    await teacher.close();
+    await home.remove();
+  });
+
+  const start = async () => {
+    terminal = await TmuxTerminal.start({
+      command: shammahCommand('--teacher'),
+      env: home.env,
+      cwd: home.home,
+    });
+    await terminal.waitFor('Ask anything', 30_000);
+    return terminal;
+  };
+
+  it('shows the call, asks permission, and "always" saves a rule that later runs honour', async () => {
+    const term = await start();
+    await term.type('Please run the check.');
+    await term.press('Enter');
+    const asking = await term.waitFor('Always allow');
+    expect(asking).toContain('⚙ Bash(command: echo shammah-tool-ok)');
+    expect(asking).toMatch(/Bash wants to run: echo shammah-tool-ok/);
+    expect(asking).toMatch(/y {2}Allow once/);
+    expect(asking).toMatch(/n {2}Deny/);
+    expect(asking).toContain('waiting for you');
+
+    await term.press('a');
+    const answered = await term.waitFor('The tool said: shammah-tool-ok');
+    expect(answered).toContain('⎿ allowed by you');
+    expect(answered).toMatch(/⎿ shammah-tool-ok \(\+1 line\)/);
+    expect(answered).toMatch(/⏺ teacher · gpt-5\.4-mini/);
+    // The teacher is priced, so the session costs something.
+    expect(answered.trimEnd().split('\n').at(-1)).toMatch(/teacher · StandIn .*\$0\.\d{4}/);
+
+    const toolMessage = teacher.requests.at(-1)!.messages.find((message) => message.role === 'tool');
+    expect(toolMessage?.content).toContain('shammah-tool-ok');
+    const saved = JSON.parse(await readFile(join(home.home, 'tool_patterns.json'), 'utf8')) as {
+      rules: Array<{ tool: string; pattern?: string; action: string }>;
+    };
+    expect(saved.rules).toEqual([expect.objectContaining({ tool: 'Bash', action: 'allow' })]);
+    expect(saved.rules[0]!.pattern).toMatch(/^echo/);
+    await term.press('C-d');
+    expect(await term.exitCode()).toBe(0);
+
+    // A new run reads the saved rule: the same call runs without asking.
+    const again = await start();
+    const before = teacher.requests.length;
+    await again.type('Please run the check.');
+    await again.press('Enter');
+    const second = await again.waitFor('The tool said: shammah-tool-ok');
+    expect(second).not.toContain('Always allow');
+    expect(second).not.toContain('allowed by you');
+    expect(teacher.requests.length).toBe(before + 2);
+  });
+
+  it('a denied call does not run, and the model is told so', async () => {
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(home.home, 'notes.txt'), 'keep me\n');
+    const term = await start();
+    await term.type('Please remove the notes.');
+    await term.press('Enter');
+    await term.waitFor('Bash wants to run: rm -f notes.txt');
+    await term.press('n');
+    const screen = await term.waitFor('The tool said:');
+    expect(screen).toContain('denied by you');
+    expect(await readFile(join(home.home, 'notes.txt'), 'utf8')).toBe('keep me\n');
+    const toolMessage = teacher.requests.at(-1)!.messages.find((message) => message.role === 'tool');
+    expect(String(toolMessage?.content)).toMatch(/denied/i);
+  });
+});
