@@ -1,3 +1,17 @@
+export type {
+  AskUser,
+  AskUserQuestionData,
+  AskUserQuestionToolOptions,
+  UserQuestion,
+  UserQuestionAnswer,
+  UserQuestionOption,
+} from './ask-user-question-tool.js';
+export {
+  createAskUserQuestionTool,
+  formatUserAnswer,
+  readUserAnswer,
+  readUserQuestion,
+} from './ask-user-question-tool.js';
 export { writeFileAtomic } from './atomic-write.js';
 export type { BashToolData, BashToolOptions } from './bash-tool.js';
 export { createBashTool } from './bash-tool.js';
@@ -67,6 +81,27 @@ export { createPermissionPolicy } from './permission-policy.js';
 export type { PermissionAction, PermissionRule } from './permission-rule.js';
 export { formatPermissionRule, parsePermissionRule } from './permission-rule.js';
 export { appendPermissionRules, readPermissionRules } from './permission-rules-file.js';
+export type { ConversationToolsOptions, PlanModeToolsOptions } from './plan-mode.js';
+export {
+  addPlanModePrompt,
+  createConversationTools,
+  isUserInteractionCall,
+  PLAN_MODE_PROMPT,
+  PLAN_MODE_TOOL_NAMES,
+  planModeTools,
+  removePlanModePrompt,
+} from './plan-mode.js';
+export { formatPlanSteps, parsePlanSteps } from './plan-text.js';
+export type { PlanStep, PlanStepStatus } from './plan-tracker.js';
+export { PlanTracker } from './plan-tracker.js';
+export type {
+  PlanReview,
+  PresentedPlan,
+  PresentPlanData,
+  PresentPlanToolOptions,
+  ReviewPlan,
+} from './present-plan-tool.js';
+export { createPresentPlanTool, formatPlanReview, readPresentedPlan } from './present-plan-tool.js';
 export { createAddressFilter, isPrivateAddress } from './private-address.js';
 export type { ReadToolData, ReadToolOptions } from './read-tool.js';
 export { createReadTool } from './read-tool.js';
@@ -117,6 +152,8 @@ export { canonicalToolName } from './tool-names.js';
 export { ToolSet } from './tool-set.js';
 export type { TruncatedText, TruncateOptions, TruncationMode } from './truncate.js';
 export { truncateText } from './truncate.js';
+export type { UpdatePlanData, UpdatePlanToolOptions } from './update-plan-tool.js';
+export { createUpdatePlanTool } from './update-plan-tool.js';
 export type { WalkedFile, WalkFilesOptions } from './walk-files.js';
 export { walkFiles } from './walk-files.js';
 export type { WebFetchToolData, WebFetchToolOptions } from './web-fetch-tool.js';

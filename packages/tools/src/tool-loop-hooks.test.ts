@@ -33,7 +33,10 @@ function summarisingCompactor(limit: number, requests: CompactionRequest[]): Con
     requests.push(request);
     if (!request.force && request.messages.length <= limit) return undefined;
     const last = request.messages.at(-1)!;
-    const messages: ChatMessage[] = [{ role: 'user', content: 'Summary: the user asked to echo things.' }, last];
+    const messages: ChatMessage[] = [
+      { role: 'user', content: 'Summary: the user asked to echo things.' },
+      last,
+    ];
     return {
       messages,
       compaction: {
