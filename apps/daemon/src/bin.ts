@@ -36,6 +36,7 @@ Options:
   --api-key <key>       Require this API key (repeatable; required for non-loopback binds)
   --max-sessions <n>    Sessions kept (default: [server] max_sessions, 100)
   --max-queue <n>       Requests that may wait for the local model (default: [server] max_queue, 32)
+  --shutdown-grace <s>  On SIGTERM, let requests finish this long before cancelling them (default 10)
   --timeout <seconds>   stop/restart: grace before SIGKILL (default 15)
   -n, --lines <n>       logs: lines to print (default 50)
   -f, --follow          logs: keep printing new lines
@@ -64,7 +65,7 @@ function positiveInteger(value: string | undefined, flag: string): number | unde
 /** The flags `start` and `restart` pass on to `run`. */
 function runArgs(values: Record<string, unknown>): string[] {
   const args: string[] = [];
-  for (const name of ['bind', 'model', 'variant', 'max-sessions', 'max-queue'] as const) {
+  for (const name of ['bind', 'model', 'variant', 'max-sessions', 'max-queue', 'shutdown-grace'] as const) {
     if (typeof values[name] === 'string') args.push(`--${name}`, values[name] as string);
   }
   for (const name of ['no-local', 'no-download'] as const) if (values[name]) args.push(`--${name}`);
@@ -92,6 +93,7 @@ async function main(argv: string[]): Promise<number> {
       'api-key': { type: 'string', multiple: true },
       'max-sessions': { type: 'string' },
       'max-queue': { type: 'string' },
+      'shutdown-grace': { type: 'string' },
       timeout: { type: 'string' },
       lines: { type: 'string', short: 'n' },
       follow: { type: 'boolean', short: 'f' },
@@ -130,6 +132,9 @@ async function main(argv: string[]): Promise<number> {
           ? { maxSessions: positiveInteger(values['max-sessions'], '--max-sessions')! }
           : {}),
         ...(values['max-queue'] ? { maxQueued: positiveInteger(values['max-queue'], '--max-queue')! } : {}),
+        ...(values['shutdown-grace']
+          ? { shutdownGraceMs: positiveInteger(values['shutdown-grace'], '--shutdown-grace')! * 1000 }
+          : {}),
       };
       const { dispose, ...settings } = await daemonSettings(flags, logger);
       let running: Awaited<ReturnType<typeof runDaemon>>;

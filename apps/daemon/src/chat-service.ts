@@ -215,17 +215,17 @@ export class ChatService {
 
     let usage: Usage | undefined;
     let finished = false;
+    let answering = false;
     let ended = false;
-    const end = (error?: unknown) => {
+    const end = () => {
       if (ended) return;
       ended = true;
       context.signal.removeEventListener('abort', onClientGone);
       if (!finished && (controller.signal.aborted || context.signal.aborted)) {
-        metrics.cancelled.inc({ stage: firstPartSeen ? 'answering' : 'waiting' });
-        context.logger.info({ stage: firstPartSeen ? 'answering' : 'waiting' }, 'request cancelled');
-      } else if (error !== undefined) {
-        const code = (error as { code?: unknown })?.code;
-        if (code === 'queue_full') metrics.queueRejected.inc();
+        // Waiting: in the queue or reading the prompt; answering: the answer had begun.
+        const stage = answering ? 'answering' : 'waiting';
+        metrics.cancelled.inc({ stage });
+        context.logger.info({ stage }, 'request cancelled');
       }
       if (context.sessionId) {
         sessions.end(context.sessionId, {
@@ -241,7 +241,6 @@ export class ChatService {
 
     const iterator = target.model.stream(routed)[Symbol.asyncIterator]();
     const buffered: ChatStreamPart[] = [];
-    let firstPartSeen = false;
     let exhausted = false;
     try {
       for (;;) {
@@ -257,9 +256,8 @@ export class ChatService {
         }
         break;
       }
-      firstPartSeen = true;
     } catch (error) {
-      end(error);
+      end();
       throw error;
     }
 
@@ -268,7 +266,10 @@ export class ChatService {
         route = routeOf(part);
         return;
       }
-      if (part.type !== 'finish') return;
+      if (part.type !== 'finish') {
+        answering = true;
+        return;
+      }
       finished = true;
       usage = part.usage;
       const label = { route: route.route };
@@ -284,7 +285,6 @@ export class ChatService {
     };
 
     async function* parts(): AsyncGenerator<ChatStreamPart> {
-      let failure: unknown;
       try {
         for (const part of buffered) {
           record(part);
@@ -300,13 +300,10 @@ export class ChatService {
           record(next.value);
           yield next.value;
         }
-      } catch (error) {
-        failure = error;
-        throw error;
       } finally {
         // Stops the model when the consumer left early (a closed connection).
         if (!exhausted) await iterator.return?.().catch(() => undefined);
-        end(failure);
+        end();
       }
     }
 

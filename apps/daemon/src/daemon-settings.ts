@@ -24,6 +24,8 @@ export interface DaemonFlags {
   apiKeys?: string[];
   maxSessions?: number;
   maxQueued?: number;
+  /** How long shutdown lets requests finish before cancelling them. */
+  shutdownGraceMs?: number;
   version: string;
 }
 
@@ -94,6 +96,7 @@ export async function daemonSettings(
     maxSessions,
     sessionIdleTimeoutMs: server.session_timeout_minutes * 60_000,
     maxQueuedRequests: flags.maxQueued ?? server.max_queue,
+    ...(flags.shutdownGraceMs !== undefined ? { shutdownGraceMs: flags.shutdownGraceMs } : {}),
     ...(local ? { local } : {}),
     teachers,
     route: (models) => createRouter({ ...models, logger }),

@@ -247,6 +247,7 @@ export function createDaemon(options: DaemonOptions = {}): Daemon {
       metrics.queueDepth.set(queued);
       metrics.queueActive.set(active);
     },
+    onReject: () => metrics.queueRejected.inc(),
   });
   const teachers = options.teachers ?? [];
   const local = options.local

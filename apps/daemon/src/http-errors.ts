@@ -110,11 +110,20 @@ function numberField(error: unknown, field: string): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) ? value : undefined;
 }
 
+/** Errors that wrap the failure of the model they tried last (the router's, a teacher chain's). */
+const WRAPPERS = new Set(['router_no_route_answered', 'all_teachers_failed']);
+
 /**
  * Maps any thrown value to the HTTP error to send. Unknown errors become a 500 whose message names
  * `requestId` so the log entry can be found; their own message and stack stay in the log.
  */
 export function toHttpError(error: unknown, requestId: string): HttpError {
+  // A router whose only model failed reports that model's failure: a full queue stays a 429.
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  const wrapped = codeOf(error);
+  if (wrapped && WRAPPERS.has(wrapped) && codeOf(cause) && rules[codeOf(cause)!]) {
+    return toHttpError(cause, requestId);
+  }
   const internalCode = codeOf(error);
   const rule = internalCode ? rules[internalCode] : undefined;
   if (!internalCode || !rule) {

@@ -8,6 +8,8 @@ export interface FairRequestQueueOptions {
   maxQueued?: number;
   /** Called whenever the number waiting or running changes. */
   onChange?: (state: { queued: number; active: number }) => void;
+  /** Called when a request is refused because the queue is full. */
+  onReject?: () => void;
 }
 
 interface Waiter {
@@ -33,6 +35,7 @@ export class FairRequestQueue {
   readonly concurrency: number;
   readonly maxQueued: number;
   readonly #onChange: FairRequestQueueOptions['onChange'];
+  readonly #onReject: FairRequestQueueOptions['onReject'];
   /** Lines by key, in the order they are served. */
   readonly #lines = new Map<string, Waiter[]>();
   #queued = 0;
@@ -44,6 +47,7 @@ export class FairRequestQueue {
     this.concurrency = Math.max(1, options.concurrency ?? 1);
     this.maxQueued = Math.max(0, options.maxQueued ?? 32);
     this.#onChange = options.onChange;
+    this.#onReject = options.onReject;
   }
 
   /** Requests waiting. */
@@ -74,6 +78,7 @@ export class FairRequestQueue {
       return Promise.resolve(this.#releaser());
     }
     if (this.#queued >= this.maxQueued) {
+      this.#onReject?.();
       return Promise.reject(new QueueFullError(this.#queued, this.retryAfterSeconds()));
     }
     return new Promise((resolve, reject) => {

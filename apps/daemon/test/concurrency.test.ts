@@ -3,6 +3,7 @@
 // is free for the next request at once).
 import Anthropic from '@anthropic-ai/sdk';
 import type { WorkerGenerator } from '@shammah/core-inference';
+import { createRouter } from '@shammah/router';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDaemon, type Daemon } from '../src/index.js';
@@ -16,7 +17,14 @@ let client: OpenAI;
 
 beforeAll(async () => {
   local = await loadRealModel();
-  daemon = createDaemon({ local, port: 0, maxQueuedRequests: 3, defaultMetrics: false });
+  // Composed as the shammah-daemon bin composes it: the router over the queued local model.
+  daemon = createDaemon({
+    local,
+    route: (models) => createRouter(models),
+    port: 0,
+    maxQueuedRequests: 3,
+    defaultMetrics: false,
+  });
   url = (await daemon.listen()).url;
   client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
 });
@@ -135,5 +143,19 @@ describe('a full queue', () => {
     expect(await metric(url, 'shammah_requests_cancelled_total', { stage: 'waiting' })).toBe(1);
     holder.abort();
     expect(await eventually(async () => (await metric(url, 'shammah_queue_active')) === 0)).toBe(true);
+  });
+});
+
+describe('graceful close', () => {
+  it('lets the answer in progress finish within the grace period, then takes no more connections', async () => {
+    const answer = client.chat.completions.create({
+      model: 'shammah',
+      max_tokens: 12,
+      messages: [{ role: 'user', content: 'What is the capital of France?' }],
+    });
+    expect(await eventually(async () => (await metric(url, 'shammah_queue_active')) === 1)).toBe(true);
+    await daemon.close({ graceMs: 60_000 });
+    expect((await answer).choices[0]?.message.content).toContain('Paris');
+    await expect(fetch(`${url}/health`)).rejects.toThrow();
   });
 });

@@ -1,6 +1,7 @@
 // The OpenAI-compatible API end to end: the real daemon on a free port, the real SmolLM2 model on
 // its worker thread, and the official `openai` client (plus raw fetches where the wire matters).
 import type { WorkerGenerator } from '@shammah/core-inference';
+import { createRouter } from '@shammah/router';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDaemon, type Daemon, type SessionInfo } from '../src/index.js';
@@ -16,7 +17,8 @@ let client: OpenAI;
 
 beforeAll(async () => {
   local = await loadRealModel();
-  daemon = createDaemon({ local, port: 0, defaultMetrics: false });
+  // Composed as the shammah-daemon bin composes it: the router over the queued local model.
+  daemon = createDaemon({ local, route: (models) => createRouter(models), port: 0, defaultMetrics: false });
   url = (await daemon.listen()).url;
   client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
 });
@@ -245,6 +247,26 @@ describe('POST /v1/chat/completions', () => {
       messages: conversation,
     });
     expect(withResult.usage!.prompt_tokens - without.usage!.prompt_tokens).toBeGreaterThan(10);
+  });
+  it('answers an image with a clear 400 when the model cannot read images', async () => {
+    const error = await client.chat.completions
+      .create({
+        model: 'shammah',
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'What is in this picture?' },
+              { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } },
+            ],
+          },
+        ],
+      })
+      .catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    const badRequest = error as InstanceType<typeof OpenAI.BadRequestError>;
+    expect(badRequest.message).toContain('does not accept images');
+    expect(badRequest.param).toBe('messages.[0].content.[1]');
   });
 });
 
