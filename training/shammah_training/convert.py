@@ -6,6 +6,13 @@ Output layout::
     tokenizer.json  tokenizer_config.json (with chat_template)  chat_template.jinja
     special_tokens_map.json
     onnx/model.onnx  onnx/model_q4.onnx  onnx/model_int8.onnx
+    onnx/model_fused_fp32.onnx  onnx/model_fused_q41.onnx  onnx/model_fused_q41_exact.onnx
+
+The fused graphs (GroupQueryAttention, no ``position_ids``; see ``fused.py``) come from
+onnxruntime-genai's model builder, and the two q41 ones carry a Q4_1 GGUF's blocks over exactly.
+Every variant's quality is measured against the PyTorch model of the same weights (``quality.py``)
+and recorded in the manifest; a fused variant that fails its bar is not installed, and for a GGUF
+source a failing ``fused_q41`` (the fast one) fails the conversion.
 
 Two venvs take part: this one (transformers 5) dequantizes a GGUF and writes the tokenizer files,
 and ``training/.venv-export`` (optimum-onnx, transformers 4.57) exports the graph, run as a
@@ -45,6 +52,7 @@ from shammah_training.files import (
     staging_dir,
     write_json,
 )
+from shammah_training.fused import FUSED_FILES, build_fused_variants
 from shammah_training.quantize import QUANTIZERS, VARIANT_FILES
 from shammah_training.tokenizer_files import load_tokenizer, token_id, write_tokenizer_files
 
@@ -72,7 +80,7 @@ class ConversionError(RuntimeError):
 class ConvertOptions:
     """What to build and which checks must pass."""
 
-    variants: tuple[str, ...] = ("q4", "int8")
+    variants: tuple[str, ...] = ("q4", "int8", *FUSED_FILES)
     check_prompt: str | None = FRANCE_PROMPT
     check_contains: str | None = "Paris"
     expect_tokens: dict[str, int] = field(default_factory=dict)
@@ -119,9 +127,10 @@ def convert(source_path: Path, output: Path, options: ConvertOptions | None = No
     started = time.monotonic()
     source = Source.resolve(Path(source_path))
     output = Path(output).expanduser().resolve()
-    unknown = [v for v in options.variants if v not in QUANTIZERS]
+    unknown = [v for v in options.variants if v not in QUANTIZERS and v not in FUSED_FILES]
     if unknown:
-        raise ConversionError(f"unknown variants {unknown}; choose from {sorted(QUANTIZERS)}")
+        known = sorted({*QUANTIZERS, *FUSED_FILES})
+        raise ConversionError(f"unknown variants {unknown}; choose from {known}")
 
     existing = read_manifest(output)
     if existing and not options.force and manifest_matches(existing, source, options):
@@ -161,12 +170,31 @@ def convert(source_path: Path, output: Path, options: ConvertOptions | None = No
 
         variants = {"fp32": variant_entry(tmp, "fp32", {})}
         for name in options.variants:
+            if name not in QUANTIZERS:
+                continue
             quantize, settings = QUANTIZERS[name]
             quantize(tmp / "onnx" / VARIANT_FILES["fp32"], tmp / "onnx" / VARIANT_FILES[name])
             variants[name] = variant_entry(tmp, name, settings)
             mark = step(f"quantize {name}", mark)
 
+        rejected: dict[str, Any] = {}
+        fused = [name for name in options.variants if name in FUSED_FILES]
+        if fused:
+            built = build_fused_variants(
+                checkpoint, tmp / "onnx", fused, tokenizer_dir=tmp, threads=options.threads, log=log
+            )
+            for name, result in built.items():
+                if "file" in result:
+                    variants[name] = variant_entry(tmp, name, result["settings"])
+                else:
+                    rejected[name] = {"reason": result["error"]}
+            mark = step("fused variants", mark)
+
+        quality = check_quality(tmp, checkpoint, options, source, variants=variants, rejected=rejected)
+        mark = step("quality", mark)
+
         checks = run_checks(tmp, tokenizer, options, variants)
+        checks["quality"] = quality
         mark = step("checks", mark)
 
         shutil.rmtree(work)
@@ -194,6 +222,7 @@ def convert(source_path: Path, output: Path, options: ConvertOptions | None = No
                 )
             },
             "variants": variants,
+            **({"rejected_variants": rejected} if rejected else {}),
             "checks": checks,
             "tools": tool_versions(export_info),
             "timings_seconds": timings,
@@ -219,7 +248,8 @@ def manifest_matches(manifest: dict[str, Any], source: Source, options: ConvertO
         manifest.get("format") == MANIFEST_FORMAT
         and manifest.get("converter_version") == CONVERTER_VERSION
         and manifest.get("source", {}).get("sha256") == source.sha256
-        and set(manifest.get("variants", {})) == {"fp32", *options.variants}
+        and {*manifest.get("variants", {}), *manifest.get("rejected_variants", {})}
+        == {"fp32", *options.variants}
     )
 
 
@@ -325,7 +355,7 @@ def write_model_configs(
 
 def variant_entry(model_dir: Path, name: str, settings: dict[str, Any]) -> dict[str, Any]:
     """Describe one ONNX file of ``model_dir`` for the manifest."""
-    path = model_dir / "onnx" / VARIANT_FILES[name]
+    path = model_dir / "onnx" / {**VARIANT_FILES, **FUSED_FILES}[name]
     entry: dict[str, Any] = {
         "file": f"onnx/{path.name}",
         "bytes": path.stat().st_size,
@@ -338,6 +368,57 @@ def variant_entry(model_dir: Path, name: str, settings: dict[str, Any]) -> dict[
     if settings:
         entry["quantization"] = settings
     return entry
+
+
+def check_quality(
+    model_dir: Path,
+    checkpoint: Path,
+    options: ConvertOptions,
+    source: Source,
+    *,
+    variants: dict[str, Any],
+    rejected: dict[str, Any],
+) -> dict[str, Any]:
+    """Measure every variant against PyTorch (``quality.py``); record the figures in ``variants``.
+
+    A fused variant that fails its bar is deleted and moved to ``rejected``. The plain fp32 graph
+    failing, or ``fused_q41`` failing for a GGUF source, is an error; the plain q4/int8 variants keep
+    their (failing) figures.
+    """
+    from shammah_training.quality import BARS, QualityCheck
+
+    log = options.log
+    check = QualityCheck(model_dir, checkpoint, options.threads)
+    for name in list(variants):
+        quality = check.measure(name, model_dir / variants[name]["file"])
+        variants[name]["quality"] = quality.as_dict()
+        log(
+            f"quality {name}: top-1 {quality.top1_agreement:.2%}, mean KL {quality.mean_kl:.5f}, max diff "
+            f"{quality.max_abs_diff:.5f} over {quality.positions} positions: "
+            f"{'passes' if quality.passed else 'FAILS'} {quality.bar}"
+        )
+        if quality.passed:
+            continue
+        if name == "fp32":
+            raise ConversionError(
+                f"the fp32 graph does not match PyTorch ({quality.as_dict()}); the export is broken"
+            )
+        if name in FUSED_FILES:
+            (model_dir / variants[name]["file"]).unlink()
+            rejected[name] = {"reason": f"fails the quality bar {quality.bar}", "quality": quality.as_dict()}
+            del variants[name]
+    if source.kind == "gguf" and "fused_q41" in rejected and "fused_q41" in options.variants:
+        raise ConversionError(
+            f"the fast fused variant fused_q41 was not built from {source.path.name}: "
+            f"{rejected['fused_q41']['reason']}. Leave it out with --variants if this GGUF is not Q4_1."
+        )
+    return {
+        "reference": "PyTorch fp32, the same weights (the dequantized checkpoint)",
+        "text": "quality.QUALITY_MESSAGES, teacher-forced",
+        "positions": len(check.ids),
+        "prompt_positions": check.prompt,
+        "bars": BARS,
+    }
 
 
 def run_checks(
@@ -482,8 +563,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("output", type=Path, help="the model directory to write")
     parser.add_argument(
         "--variants",
-        default="q4,int8",
-        help="comma-separated quantized variants besides fp32: q4, int8, or none (default q4,int8)",
+        default=",".join(ConvertOptions().variants),
+        help="comma-separated variants besides fp32: q4, int8, fused_fp32, fused_q41, fused_q41_exact, "
+        "or none (default: all)",
     )
     parser.add_argument("--check-prompt", default=FRANCE_PROMPT)
     parser.add_argument(
