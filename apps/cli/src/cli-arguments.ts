@@ -73,6 +73,10 @@ const ALIASES: Record<string, [CliArguments['command'], string[]]> = {
 
 /** Parses the command line (without `node` and the script). */
 export function parseCliArguments(argv: readonly string[]): CliArguments {
+  // `config set <key> <value>` takes values that look like flags (`-5`): nothing after `config` is a flag.
+  if (argv[0] === 'config' && !argv.includes('--help') && !argv.includes('-h')) {
+    return { command: 'config', rest: argv.slice(1), question: '', flags: {} };
+  }
   let parsed: ReturnType<typeof parse>;
   try {
     parsed = parse(argv);

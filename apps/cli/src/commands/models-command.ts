@@ -5,9 +5,15 @@ import {
   MODEL_LADDER,
   recommendModel,
   removeCachedModel,
+  VARIANT_FILES,
 } from '@shammah/core-inference';
 import { type CliArguments, UsageError } from '../cli-arguments.js';
 import { formatBytes, ProgressBar } from './progress-bar.js';
+
+/** `model_int8.onnx` → `int8`. */
+function variantName(file: string): string {
+  return VARIANT_FILES.find(([, name]) => name === file)?.[0] ?? file;
+}
 
 /**
  * `shammah models`: `list` (downloaded models, and the ladder of recommended ones with their
@@ -41,7 +47,7 @@ export async function runModelsCommand(
           .filter(Boolean)
           .join(', ');
         out.write(
-          `  ${model.repoId.padEnd(44)} ${formatBytes(model.sizeBytes).padStart(8)}  ${model.variants.join(', ')}${marks ? `  (${marks})` : ''}\n`,
+          `  ${model.repoId.padEnd(44)} ${formatBytes(model.sizeBytes).padStart(8)}  ${model.variants.map(variantName).sort().join(', ')}${marks ? `  (${marks})` : ''}\n`,
         );
       }
       out.write(
@@ -50,7 +56,7 @@ export async function runModelsCommand(
       for (const choice of MODEL_LADDER) {
         const have = cached.some((model) => model.repoId === choice.repoId);
         out.write(
-          `  ${choice.repoId.padEnd(44)} ${choice.parameters.padStart(5)}  ~${formatBytes(choice.downloadMB * 1e6).padStart(7)}  ${choice.minimumRamGiB ? `${choice.minimumRamGiB} GB RAM` : 'any RAM'}${have ? '  downloaded' : ''}\n`,
+          `  ${choice.repoId.padEnd(44)} ${choice.parameters.padStart(5)}  ${`~${formatBytes(choice.downloadMB * 1e6)}`.padStart(8)}  ${choice.minimumRamGiB ? `${choice.minimumRamGiB} GB RAM` : 'any RAM'}${have ? '  downloaded' : ''}\n`,
         );
       }
       return 0;

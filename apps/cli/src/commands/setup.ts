@@ -236,24 +236,22 @@ export async function runSetup(args: CliArguments): Promise<number> {
           ...MODEL_LADDER.map((choice) => {
             const have = cached.some((model) => model.repoId === choice.repoId);
             const notes = [
-              choice.repoId === recommended.repoId ? 'recommended' : '',
-              have ? 'downloaded' : `~${formatBytes(choice.downloadMB * 1e6)} download`,
-              choice.minimumRamGiB ? `needs ${choice.minimumRamGiB} GB` : '',
-            ].filter(Boolean);
+              choice.parameters,
+              have ? 'downloaded' : `~${formatBytes(choice.downloadMB * 1e6)}`,
+              choice.minimumRamGiB ? `${choice.minimumRamGiB} GB RAM` : 'any RAM',
+            ];
             return {
               value: choice.repoId,
-              label: `${choice.repoId} (${choice.parameters})`,
-              hint: notes.join(', '),
+              label: `${choice.repoId} · ${notes.join(' · ')}${choice.repoId === recommended.repoId ? ' · recommended' : ''}`,
             };
           }),
           ...cached
             .filter((model) => !MODEL_LADDER.some((choice) => choice.repoId === model.repoId))
             .map((model) => ({
               value: model.repoId,
-              label: model.repoId,
-              hint: `downloaded, ${formatBytes(model.sizeBytes)}`,
+              label: `${model.repoId} · downloaded · ${formatBytes(model.sizeBytes)}`,
             })),
-          { value: '', label: 'No local model', hint: 'teachers answer everything' },
+          { value: '', label: 'No local model · teachers answer everything' },
         ],
         initialValue: current ?? recommended.repoId,
       }),
