@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { shammahHome } from '@shammah/config';
 import { pino } from 'pino';
 import { type DaemonFlags, daemonSettings } from './daemon-settings.js';
+import { DaemonAlreadyRunningError } from './errors.js';
 import {
   daemonPaths,
   daemonStatus,
@@ -136,6 +137,9 @@ async function main(argv: string[]): Promise<number> {
           ? { shutdownGraceMs: positiveInteger(values['shutdown-grace'], '--shutdown-grace')! * 1000 }
           : {}),
       };
+      // Refuse before loading a model if a daemon already runs here (runDaemon checks again, under a lock).
+      const current = await daemonStatus({ home });
+      if (current.running) throw new DaemonAlreadyRunningError(current.pid, current.url, current.pidFile);
       const { dispose, ...settings } = await daemonSettings(flags, logger);
       let running: Awaited<ReturnType<typeof runDaemon>>;
       try {

@@ -227,6 +227,20 @@ export class ChatService {
         metrics.cancelled.inc({ stage });
         context.logger.info({ stage }, 'request cancelled');
       }
+      if (usage) {
+        context.logger.info(
+          {
+            route: route.route,
+            provider: route.provider,
+            model: route.model,
+            ...(context.sessionId ? { sessionId: context.sessionId } : {}),
+            promptTokens: usage.inputTokens,
+            cachedPromptTokens: usage.cachedInputTokens ?? 0,
+            completionTokens: usage.outputTokens,
+          },
+          'answer finished',
+        );
+      }
       if (context.sessionId) {
         sessions.end(context.sessionId, {
           ...(usage ? { usage } : {}),

@@ -73,6 +73,12 @@ export async function daemonSettings(
   const { host, port } = parseBindAddress(flags.bind ?? server.bind_address);
   const maxSessions = flags.maxSessions ?? server.max_sessions;
   const apiKeys = flags.apiKeys?.length ? flags.apiKeys : server.auth_enabled ? server.api_keys : [];
+  if (server.auth_enabled && apiKeys.length === 0) {
+    throw new DaemonConfigError(
+      'config.toml sets [server] auth_enabled = true but api_keys is empty, so no client could connect. ' +
+        'Add a key to api_keys (or pass --api-key), or set auth_enabled = false.',
+    );
+  }
   const teachers = teachersFrom(config, logger);
   const modelName = flags.model ?? configuredModel(config) ?? DEFAULT_LOCAL_MODEL;
   const useLocal = !flags.noLocal && (flags.model !== undefined || backend.enabled !== false);

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   DaemonAlreadyRunningError,
+  DaemonStartError,
   daemonPaths,
   daemonStatus,
   readDaemonLog,
@@ -116,6 +117,18 @@ describe('start, status, stop', () => {
     const version = await run(process.execPath, [binPath, '--version']);
     const manifest = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
     expect(version.stdout.trim()).toBe(manifest.version);
+  });
+});
+
+describe('a daemon that cannot start', () => {
+  it('reports why, from the end of its log', async () => {
+    const home = await newHome(`${TEACHER_ONLY_CONFIG}\n[server]\nauth_enabled = true\n`);
+    const error = await startDaemon({ home, args: ['--bind', '127.0.0.1:0'] }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toBeInstanceOf(DaemonStartError);
+    expect((error as Error).message).toContain('api_keys is empty');
+    expect(await daemonStatus({ home })).toMatchObject({ running: false });
   });
 });
 
