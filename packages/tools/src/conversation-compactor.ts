@@ -10,8 +10,14 @@ export interface ConversationCompaction {
   tokensAfter: number;
   /** The summary that now stands for the removed messages. */
   summary: string;
-  /** `summary` when a model wrote it; `dropped` when summarising failed and older turns were left out. */
-  method: 'summary' | 'dropped';
+  /**
+   * `summary`: a model summarised the older turns. `digest`: summarising failed, so the older turns
+   * were replaced by a list of the user's requests. `shortened`: nothing older could go, so long
+   * tool results of the recent turns were shortened instead.
+   */
+  method: 'summary' | 'digest' | 'shortened';
+  /** Tool results (or messages) of the kept turns that were shortened to fit. */
+  shortenedMessages: number;
 }
 
 /** What the tool loop hands a {@link ConversationCompactor} before each model turn. */

@@ -78,6 +78,7 @@ describe('McpManager over stdio', () => {
     const seen: string[] = [];
     mcp.subscribe((status) => seen.push(status.state));
     await mcp.start();
+    await mcp.start(); // a second start leaves the running server alone
 
     const status = statusOf(mcp, 'test');
     expect(status.state).toBe('ready');
@@ -237,6 +238,7 @@ describe('McpManager over stdio', () => {
     const back = await mcp.restart('test');
     expect(back.state).toBe('ready');
     expect(back.restarts).toBe(0);
+    await expect(mcp.restart('nope')).rejects.toMatchObject({ code: 'mcp_server_not_found' });
   });
 
   it('cancels a hanging call at the server timeout, returns an error result, and keeps the server usable', async () => {

@@ -1,6 +1,7 @@
 import type { McpServerEntry } from '@shammah/config';
 import { type Logger, silentLogger } from '@shammah/provider';
 import type { McpTransportKind } from './mcp-config.js';
+import { McpConfigError } from './mcp-errors.js';
 import { McpServerConnection, type McpServerState } from './mcp-server-connection.js';
 import { createMcpTool, mcpToolName } from './mcp-tool.js';
 import type { AnyTool } from './tool.js';
@@ -107,12 +108,17 @@ export class McpManager {
     await Promise.all([...this.connections.values()].map((connection) => connection.start()));
   }
 
-  /** Reconnects one server by hand (`/mcp`), also one disabled after crashing; resolves when it settled. */
+  /**
+   * Reconnects one server by hand (`/mcp`), also one disabled after crashing; resolves when it settled.
+   * Throws {@link McpConfigError} for a name that is not configured.
+   */
   async restart(name: string): Promise<McpServerStatus> {
     const connection = this.connections.get(name);
     if (!connection) {
-      throw new Error(
-        `No MCP server named "${name}" is running. Servers: ${[...this.connections.keys()].join(', ') || 'none'}.`,
+      throw new McpConfigError(
+        'mcp_server_not_found',
+        name,
+        `No MCP server named "${name}" is configured. Servers: ${[...this.connections.keys()].join(', ') || 'none'}.`,
       );
     }
     await connection.restart();

@@ -83,7 +83,7 @@ export class McpServerConnection {
 
   /** Connects (or reconnects); settles when the server is ready or has failed. Never throws. */
   start(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+    if (this.closed || (this.state === 'ready' && this.client)) return Promise.resolve();
     this.connecting ??= this.connect().finally(() => {
       this.connecting = undefined;
     });

@@ -45,6 +45,7 @@ function summarisingCompactor(limit: number, requests: CompactionRequest[]): Con
         tokensAfter: 20,
         summary: 'the user asked to echo things.',
         method: 'summary',
+        shortenedMessages: 0,
       },
     };
   };
