@@ -55,7 +55,7 @@ const rules: Record<string, Rule> = {
   model_unsupported: { status: 503, code: 'model_not_available' },
   out_of_memory: { status: 503, code: 'model_out_of_memory' },
   shutting_down: { status: 503, code: 'shutting_down', retryAfterSeconds: 5 },
-  router_no_route: { status: 503, code: 'no_model_available' },
+  router_no_route: { status: 503, code: 'no_model_available', retryAfterSeconds: 5 },
   // Teachers (cloud models) behind the daemon.
   api_invalid_request: { status: 400, code: null },
   api_context_too_long: { status: 400, code: 'context_length_exceeded' },
