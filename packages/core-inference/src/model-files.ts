@@ -162,6 +162,8 @@ export async function readModelFiles(dir: string): Promise<ModelFiles> {
  */
 export function chooseVariant(files: ModelFiles, requested = 'auto'): { variant: string; path: string } {
   if (requested !== 'auto') {
+    // `fused_q41` (as the converter's manifest writes it) and `fused-q41` name the same variant.
+    requested = requested.replaceAll('_', '-');
     const path = files.variants.get(requested);
     if (!path) {
       throw new ModelNotFoundError(
