@@ -45,7 +45,7 @@ export function median(values: number[]): number {
 }
 
 export function variantFile(variant: string): string {
-  return variant === 'fp32' ? 'model.onnx' : `model_${variant}.onnx`;
+  return variant === 'fp32' ? 'model.onnx' : `model_${variant.replaceAll('-', '_')}.onnx`;
 }
 
 export function report(value: RunnerReport): void {
