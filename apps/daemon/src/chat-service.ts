@@ -253,10 +253,11 @@ export class ChatService {
       settle();
     };
 
-    const iterator = target.model.stream(routed)[Symbol.asyncIterator]();
+    let iterator: AsyncIterator<ChatStreamPart>;
     const buffered: ChatStreamPart[] = [];
     let exhausted = false;
     try {
+      iterator = target.model.stream(routed)[Symbol.asyncIterator]();
       for (;;) {
         const next = await iterator.next();
         if (next.done) {

@@ -434,6 +434,13 @@ export function createDaemon(options: DaemonOptions = {}): Daemon {
 
   const shuttingDown = (c: Context<DaemonEnv>) => toHttpError(new ShuttingDownError(), c.get('requestId'));
 
+  /** A whole answer that was cut short: by the client hanging up (nobody to tell), or by shutdown. */
+  const cancelledAnswer = (c: Context<DaemonEnv>): Response => {
+    // 499 (nginx's "client closed request") shows in the metrics; no client reads it.
+    if (c.req.raw.signal.aborted) return new Response(null, { status: 499 });
+    throw new ShuttingDownError();
+  };
+
   app.post('/v1/chat/completions', async (c) => {
     c.set('routeLabel', '/v1/chat/completions');
     const body = validateBody(
@@ -466,7 +473,7 @@ export function createDaemon(options: DaemonOptions = {}): Daemon {
       );
     }
     const result = await collectStream(run);
-    if (result.finishReason === 'abort' && run.cancelled) throw new ShuttingDownError();
+    if (result.finishReason === 'abort') return cancelledAnswer(c);
     return c.json(chatCompletion(meta, result, body.logprobs === true), 200, headers);
   });
 
@@ -507,7 +514,7 @@ export function createDaemon(options: DaemonOptions = {}): Daemon {
       );
     }
     const result = await collectStream(run);
-    if (result.finishReason === 'abort' && run.cancelled) throw new ShuttingDownError();
+    if (result.finishReason === 'abort') return cancelledAnswer(c);
     return c.json(anthropicMessage(id, run.route.model, result), 200, headers);
   });
 
