@@ -57,8 +57,9 @@ for (const variant of variants) {
   const theirs = tjs ? summary(tjs) : undefined;
   const ceiling = 1000 / bare.stepMs!;
   results[variant] = {
+    quality,
     shammah: { ...ours, runs: shammah.runs },
-    transformersJs: { ...theirs, runs: tjs.runs },
+    ...(tjs && theirs ? { transformersJs: { ...theirs, runs: tjs.runs } } : {}),
     bareStep: { stepMs: bare.stepMs, tokensPerSecond: ceiling },
   };
   rows.push({
@@ -73,7 +74,9 @@ for (const variant of variants) {
     'transformers.js decode tok/s': theirs ? theirs.decodeTokensPerSecond.toFixed(1) : 'cannot run',
     'transformers.js prefill tok/s': theirs ? theirs.prefillTokensPerSecond.toFixed(0) : '',
     'transformers.js peak RSS MB': theirs ? theirs.peakRssMB : '',
-    'decode vs transformers.js': theirs ? `${(ours.decodeTokensPerSecond / theirs.decodeTokensPerSecond).toFixed(2)}×` : '',
+    'decode vs transformers.js': theirs
+      ? `${(ours.decodeTokensPerSecond / theirs.decodeTokensPerSecond).toFixed(2)}×`
+      : '',
     'bare step tok/s': ceiling.toFixed(1),
     'decode vs bare step': `${((ours.decodeTokensPerSecond / ceiling) * 100).toFixed(0)}%`,
   });
