@@ -104,4 +104,54 @@ describe('tool calls in the REPL, from a teacher', () => {
     const toolMessage = teacher.requests.at(-1)!.messages.find((message) => message.role === 'tool');
     expect(String(toolMessage?.content)).toMatch(/denied/i);
   });
+
+  it('/model lists and switches models, /feedback and /good queue training examples, /history and /clear', async () => {
+    terminal = await TmuxTerminal.start({ command: shammahCommand(), env: home.env, cwd: home.home });
+    const term = terminal;
+    await term.waitFor('Ask anything', 30_000);
+    await term.type('/model');
+    await term.press('Enter');
+    const models = await term.waitFor('Models (/model <name> to use one):');
+    expect(models).toMatch(/▸ auto +auto +the router decides/);
+    expect(models).toMatch(/ {3}StandIn +teacher +openai-compatible:gpt-5\.4-mini/);
+    await term.type('/model StandIn');
+    await term.press('Enter');
+    await term.waitFor('Every question goes to StandIn');
+    expect((await term.screen()).trimEnd().split('\n').at(-1)).toContain('/model StandIn');
+
+    await term.type('Say hello.');
+    await term.press('Enter');
+    await term.waitFor('Teacher here.');
+    await term.type('/feedback critical Hello! How can I help?');
+    await term.press('Enter');
+    await term.waitFor('rated critical (weight 10) with your correction');
+    await term.type('/good');
+    await term.press('Enter');
+    await term.waitFor('rated good (weight 1)');
+    const queue = (await readFile(join(home.home, 'training_queue.jsonl'), 'utf8')).trimEnd().split('\n');
+    expect(queue.map((line) => JSON.parse(line))).toEqual([
+      {
+        query: 'Say hello.',
+        response: 'Hello! How can I help?',
+        weight: 10,
+        feedback: 'critical: corrected by the user',
+      },
+      { query: 'Say hello.', response: 'Teacher here.', weight: 1, feedback: 'good' },
+    ]);
+
+    await term.type('/history 3');
+    await term.press('Enter');
+    const history = await term.waitFor(/\d+ {2}\/good\n/);
+    expect(history).toMatch(
+      /\d+ {2}Say hello\.\n +\d+ {2}\/feedback critical Hello! How can I help\?\n +\d+ {2}\/good\n/,
+    );
+
+    await term.type('/clear');
+    await term.press('Enter');
+    const cleared = await term.waitFor('New conversation.');
+    expect(cleared).not.toContain('Teacher here.');
+    await term.type('/model auto');
+    await term.press('Enter');
+    await term.waitFor('The router decides again');
+  });
 });

@@ -62,8 +62,14 @@ export async function checkTeacherKey(
   try {
     response = await fetcher(url, { headers, signal: AbortSignal.timeout(options.timeoutMs ?? 8000) });
   } catch (error) {
-    const cause = (error as { cause?: { code?: string; errors?: Array<{ code?: string }> } }).cause;
-    const code = cause?.code ?? cause?.errors?.find((inner) => inner.code)?.code ?? (error as Error).name;
+    const cause = (
+      error as { cause?: { code?: string; message?: string; errors?: Array<{ code?: string }> } }
+    ).cause;
+    const code =
+      cause?.code ??
+      cause?.errors?.find((inner) => inner.code)?.code ??
+      cause?.message ??
+      (error as Error).name;
     return { status: 'offline', detail: `${new URL(url).host} cannot be reached (${code})` };
   }
   await response.body?.cancel().catch(() => undefined);

@@ -50,7 +50,7 @@ export class InputHistory {
     }
     const entries = parseHistory(text);
     const history = new InputHistory(path, entries.slice(-limit), limit);
-    if (text !== '' && (!text.startsWith(`${HEADER}\n`) || entries.length > limit)) await history.#rewrite();
+    if (!text.startsWith(`${HEADER}\n`) || entries.length > limit) await history.#rewrite();
     return history;
   }
 
@@ -64,10 +64,10 @@ export class InputHistory {
     if (entry.trim() === '' || this.#entries.at(-1) === entry) return;
     this.#entries.push(entry);
     await mkdir(dirname(this.path), { recursive: true });
+    // The header was written when the history was opened, so every add is one whole line.
     const handle = await open(this.path, 'a', 0o600);
     try {
-      const size = (await handle.stat()).size;
-      await handle.write(`${size === 0 ? `${HEADER}\n` : ''}${escapeEntry(entry)}\n`);
+      await handle.write(`${escapeEntry(entry)}\n`);
     } finally {
       await handle.close();
     }

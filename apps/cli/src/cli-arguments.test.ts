@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { parseCliArguments, UsageError } from './cli-arguments.js';
+
+describe('parseCliArguments', () => {
+  it('opens the REPL with no arguments, and answers once with a question', () => {
+    expect(parseCliArguments([]).command).toBe('repl');
+    expect(parseCliArguments(['--raw', '--direct']).flags).toEqual({ raw: true, direct: true });
+    expect(parseCliArguments(['What', 'is', 'up?'])).toMatchObject({
+      command: 'ask',
+      question: 'What is up?',
+    });
+    expect(parseCliArguments(['query', 'hi'])).toMatchObject({ command: 'ask', question: 'hi' });
+    expect(parseCliArguments(['-p', '--json'])).toMatchObject({
+      command: 'ask',
+      question: '',
+      flags: { print: true, json: true },
+    });
+  });
+
+  it("keeps the original's flags and subcommands", () => {
+    expect(parseCliArguments(['--no-tui']).flags.raw).toBe(true);
+    expect(parseCliArguments(['--initial-prompt', 'hello']).flags.initialPrompt).toBe('hello');
+    expect(parseCliArguments(['-c']).flags.restoreSession).toBe('latest');
+    expect(parseCliArguments(['daemon-stop'])).toMatchObject({ command: 'daemon', rest: ['stop'] });
+    expect(parseCliArguments(['models', 'pull', 'org/model'])).toMatchObject({
+      command: 'models',
+      rest: ['pull', 'org/model'],
+    });
+    expect(parseCliArguments(['config', 'set', 'client.timeout_seconds', '-5'])).toMatchObject({
+      command: 'config',
+      rest: ['set', 'client.timeout_seconds', '-5'],
+    });
+  });
+
+  it('explains bad input', () => {
+    expect(() => parseCliArguments(['--max-tokens', '0', 'hi'])).toThrow(UsageError);
+    expect(() => parseCliArguments(['--local', '--teacher'])).toThrow('Use --local or --teacher, not both.');
+    expect(() => parseCliArguments(['--frobnicate'])).toThrow(
+      /Unknown option '--frobnicate'.*shammah --help/,
+    );
+  });
+});
