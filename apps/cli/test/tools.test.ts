@@ -129,14 +129,32 @@ describe('tool calls in the REPL, from a teacher', () => {
     await term.press('Enter');
     await term.waitFor('rated good (weight 1)');
     const queue = (await readFile(join(home.home, 'training_queue.jsonl'), 'utf8')).trimEnd().split('\n');
-    expect(queue.map((line) => JSON.parse(line))).toEqual([
-      {
+    // The original's fields come first on each line (the @shammah/lora queue adds the conversation and more).
+    const lines = queue.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toEqual([
+      expect.objectContaining({
         query: 'Say hello.',
         response: 'Hello! How can I help?',
         weight: 10,
         feedback: 'critical: corrected by the user',
-      },
-      { query: 'Say hello.', response: 'Teacher here.', weight: 1, feedback: 'good' },
+        rejectedResponse: 'Teacher here.',
+        messages: [{ role: 'user', content: 'Say hello.' }],
+        modelId: STAND_IN_MODEL,
+      }),
+      expect.objectContaining({
+        query: 'Say hello.',
+        response: 'Teacher here.',
+        weight: 1,
+        feedback: 'good',
+      }),
+    ]);
+    expect(Object.keys(lines[0]!).slice(0, 6)).toEqual([
+      'v',
+      'id',
+      'query',
+      'response',
+      'weight',
+      'feedback',
     ]);
 
     await term.type('/history 3');

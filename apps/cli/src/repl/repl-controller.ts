@@ -112,6 +112,8 @@ export class ReplController {
   #queue: string[] = [];
   #editingPlan = false;
   #lastInterrupt = 0;
+  /** The model that gave the last answer (for training examples). */
+  #lastAnswerModel: string | undefined;
   #closed = false;
   /** The input box's text, for Ctrl-C on a non-empty line. */
   inputIsEmpty: () => boolean = () => true;
@@ -334,6 +336,7 @@ export class ReplController {
       switch (event.type) {
         case 'route':
           route = event.route;
+          this.#lastAnswerModel = event.route.model;
           stats.route = event.route.route;
           stats.model = event.route.model;
           stats.reason = event.route.reason;
@@ -793,24 +796,29 @@ export class ReplController {
       this.transcript.notice('There is no answer to rate yet.', 'error');
       return;
     }
-    const { appendTrainingExample, trainingExample } = await import('../session/training-queue.js');
-    const example = trainingExample({
-      query: last.query,
-      answer: last.answer,
-      rating,
-      ...(correction ? { correction } : {}),
-    });
+    const { createExample, createTrainingQueue } = await import('@shammah/lora');
+    const { conversationUpTo, FEEDBACK_LEVELS } = await import('../session/training-queue.js');
+    const corrected = correction.trim();
     try {
-      await appendTrainingExample(runtime.paths.trainingQueue, example);
+      const example = createExample({
+        messages: conversationUpTo(runtime.conversation.messages, last.query),
+        response: corrected || last.answer,
+        level: FEEDBACK_LEVELS[rating],
+        feedback: corrected ? `${rating}: corrected by the user` : rating,
+        ...(this.#lastAnswerModel ? { modelId: this.#lastAnswerModel } : {}),
+        ...(corrected ? { rejectedResponse: last.answer } : {}),
+      });
+      const queue = createTrainingQueue({ path: runtime.paths.trainingQueue, logger: runtime.logger });
+      await queue.append(example);
       await runtime.backend.feedback({
         ...(last.decisionId ? { decisionId: last.decisionId } : {}),
         query: last.query,
         answer: last.answer,
         rating,
-        ...(correction ? { correction } : {}),
+        ...(corrected ? { correction: corrected } : {}),
       });
       this.transcript.notice(
-        `Thanks: rated ${rating} (weight ${example.weight})${correction ? ' with your correction' : ''}, queued for training in ${runtime.paths.trainingQueue}.`,
+        `Thanks: rated ${rating} (weight ${example.weight})${corrected ? ' with your correction' : ''}, queued for training in ${runtime.paths.trainingQueue}.`,
         'dim',
       );
     } catch (error) {

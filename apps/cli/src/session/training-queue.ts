@@ -1,55 +1,32 @@
-import { mkdir, open } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import type { FeedbackLevel } from '@shammah/lora';
+import type { ChatMessage } from '@shammah/provider';
 
-/** How an answer was judged: the original's three levels. */
+/** How an answer was judged, as `/feedback` takes it (the original's /good, /medium, /critical). */
 export type FeedbackRating = 'good' | 'improve' | 'critical';
 
-/** Training weight of each rating, as the original gave them (critical 10, improvement 3, good 1). */
-export const FEEDBACK_WEIGHTS: Readonly<Record<FeedbackRating, number>> = {
-  critical: 10,
-  improve: 3,
-  good: 1,
+/** The training queue's level for each rating (weights 1, 3 and 10). */
+export const FEEDBACK_LEVELS: Readonly<Record<FeedbackRating, FeedbackLevel>> = {
+  good: 'good',
+  improve: 'improvement',
+  critical: 'critical',
 };
 
-/** One line of `training_queue.jsonl`, in the original Shammah's format. */
-export interface TrainingExample {
-  query: string;
-  response: string;
-  weight: number;
-  feedback: string;
+function textOf(message: ChatMessage): string {
+  if (typeof message.content === 'string') return message.content;
+  return message.content
+    .flatMap((part) => ('text' in part && typeof part.text === 'string' ? [part.text] : []))
+    .join('');
 }
 
 /**
- * The training example for feedback on an answer. With a correction, the correction is the
- * response to learn and the feedback says the answer was corrected; without one, the answer is
- * kept with the rating's weight.
+ * The conversation up to and including the user message that asked `query` (the last one that
+ * did), so a training example carries the context the answer was given in. Falls back to the
+ * query alone.
  */
-export function trainingExample(input: {
-  query: string;
-  answer: string;
-  rating: FeedbackRating;
-  correction?: string;
-}): TrainingExample {
-  const correction = input.correction?.trim();
-  return {
-    query: input.query,
-    response: correction || input.answer,
-    weight: FEEDBACK_WEIGHTS[input.rating],
-    feedback: correction ? `${input.rating}: corrected by the user` : input.rating,
-  };
-}
-
-/**
- * Appends one example to the training queue as a single line with a single `write` on a file
- * opened with O_APPEND, so concurrent writers (the REPL, the daemon) never interleave or tear
- * lines.
- */
-export async function appendTrainingExample(path: string, example: TrainingExample): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const handle = await open(path, 'a', 0o600);
-  try {
-    await handle.write(`${JSON.stringify(example)}\n`);
-  } finally {
-    await handle.close();
+export function conversationUpTo(messages: readonly ChatMessage[], query: string): ChatMessage[] {
+  for (let index = messages.length - 1; index >= 0; index--) {
+    const message = messages[index]!;
+    if (message.role === 'user' && textOf(message) === query) return messages.slice(0, index + 1);
   }
+  return [{ role: 'user', content: query }];
 }
