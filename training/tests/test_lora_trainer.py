@@ -155,15 +155,18 @@ def test_sigkill_leaves_no_adapter_and_the_next_job_cleans_up(tmp_path: Path, ti
     process.kill()
     process.wait(timeout=60)
     adapters = tmp_path / "adapters"
-    leftovers = list(adapters.iterdir())
-    assert [p.name for p in leftovers if not p.name.startswith(".v1.tmp-")] == []
+    leftovers = [p.name for p in adapters.iterdir()]
+    assert len(leftovers) == 1 and leftovers[0].startswith(f".v1.tmp-{process.pid}-")
     assert not (adapters / "v1").exists()
 
-    second = start(write_job(tmp_path, tiny_checkpoint))
-    _, stderr = second.communicate(timeout=600)
-    assert second.returncode == 0, stderr[-3000:]
-    assert sorted(p.name for p in adapters.iterdir()) == ["v1"]
-    assert (adapters / "v1" / "manifest.json").is_file()
+    # The next job removes the dead run's staging directory before anything else (here it then
+    # stops at its bad example; a complete later job is shown end to end on the real model).
+    job = write_job(tmp_path, tiny_checkpoint)
+    (tmp_path / "examples.jsonl").write_text('{"query": "no response"}\n')
+    second = start(job)
+    stdout, _ = second.communicate(timeout=120)
+    assert second.returncode == 1 and json.loads(stdout.splitlines()[-1])["event"] == "error"
+    assert list(adapters.iterdir()) == []
 
 
 def test_errors_are_reported_with_a_code(tmp_path: Path, tiny_checkpoint: Path) -> None:

@@ -30,6 +30,7 @@ The result, ``<adapters_dir>/<version>/``, appears by one rename once complete::
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import platform
@@ -171,6 +172,12 @@ def run_job(job: dict[str, Any], reporter: Reporter, cancel: CancelWatch) -> dic
         for name in CHECKPOINT_FILES:
             if (checkpoint.path / name).is_file():
                 shutil.copyfile(checkpoint.path / name, merged_dir / name)
+        parity_ids = result.encoded[0].input_ids
+        reference = _reference_logits(merged, parity_ids)
+        # The export loads the model again (twice, in two processes): free this copy first.
+        del merged, peft_model
+        result.model = None
+        gc.collect()
         took("merge")
 
         phase("export")
@@ -188,7 +195,7 @@ def run_job(job: dict[str, Any], reporter: Reporter, cancel: CancelWatch) -> dic
             ),
         )
         cancel.check()
-        parity = _export_parity(merged, result, stage / "model" / "onnx" / "model.onnx", threads)
+        parity = _export_parity(reference, parity_ids, stage / "model" / "onnx" / "model.onnx", threads)
         log(f"exported graph vs trained model: {parity}")
         if parity["max_abs_diff"] > EXPORT_PARITY_TOLERANCE:
             raise RuntimeError(
@@ -258,16 +265,20 @@ def _rewrite_adapter_config(path: Path, model_id: str | None) -> None:
     write_json(path, config)
 
 
-def _export_parity(merged: Any, result: Any, graph: Path, threads: int) -> dict[str, Any]:
+def _reference_logits(model: Any, ids: list[int]) -> Any:
+    """The trained model's logits for ``ids`` ([len(ids), vocab]), to compare the export with."""
+    import torch
+
+    with torch.no_grad():
+        return model(torch.tensor([ids])).logits[0].numpy()
+
+
+def _export_parity(reference: Any, ids: list[int], graph: Path, threads: int) -> dict[str, Any]:
     """Max logit difference between the trained PyTorch model and the exported fp32 graph."""
     import numpy as np
-    import torch
 
     from shammah_training.onnx_runner import OnnxCausalLM
 
-    ids = result.encoded[0].input_ids
-    with torch.no_grad():
-        reference = merged(torch.tensor([ids])).logits[0].numpy()
     runtime = OnnxCausalLM(graph, threads)
     logits, _ = runtime.forward(ids)
     return {
