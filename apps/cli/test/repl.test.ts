@@ -135,4 +135,32 @@ describe('the REPL in a real terminal, on the real model', () => {
     expect(after).not.toContain('Ask anything');
     expect(after).not.toContain('│');
   });
+
+  it('quits at once while the model is still loading, without crashing the runtime', async () => {
+    terminal = await TmuxTerminal.start({ command: shammahCommand(), env: home.env });
+    const term = terminal;
+    await term.waitFor('Ask anything', 30_000);
+    await term.press('C-d');
+    // The terminal is handed back first; the process ends once the model worker has settled.
+    await term.waitFor((screen) => !screen.includes('Ask anything'), 5_000);
+    expect(await term.paneFlag('alternate_on')).toBe('0');
+    expect(await term.exitCode(60_000)).toBe(0);
+    expect(await term.screen()).not.toMatch(/Aborted|terminate called/);
+  });
+
+  it('restores the terminal when killed with SIGTERM', async () => {
+    terminal = await TmuxTerminal.start({ command: shammahCommand(), env: home.env });
+    const term = terminal;
+    await term.waitFor('Ask anything', 30_000);
+    await term.type('half-typed');
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const shell = await term.paneFlag('pane_pid');
+    const { stdout } = await promisify(execFile)('pgrep', ['-P', shell, '-f', 'shammah.js']);
+    process.kill(Number(stdout.trim().split('\n')[0]), 'SIGTERM');
+    expect(await term.exitCode(60_000)).toBe(143);
+    expect(await term.paneFlag('alternate_on')).toBe('0');
+    expect(await term.paneFlag('cursor_flag')).toBe('1');
+    expect(await term.screen()).not.toContain('half-typed');
+  });
 });

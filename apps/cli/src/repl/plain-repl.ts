@@ -130,7 +130,7 @@ export function runPlainRepl(options: ReplOptions): Promise<number> {
       if (finished) return;
       finished = true;
       rl.close();
-      resolveExit(code);
+      void controller.close().finally(() => resolveExit(code));
     }
 
     rl = createInterface({
@@ -192,7 +192,7 @@ export function runPlainRepl(options: ReplOptions): Promise<number> {
     rl.on('close', () => {
       if (finished) return;
       finished = true;
-      void controller.close().then(() => resolveExit(0));
+      void controller.close().finally(() => resolveExit(0));
     });
     controller.inputIsEmpty = () => rl.line === '';
     controller.clearInput = () => rl.write(null, { ctrl: true, name: 'u' });

@@ -114,7 +114,7 @@ export class ReplController {
   #lastInterrupt = 0;
   /** The model that gave the last answer (for training examples). */
   #lastAnswerModel: string | undefined;
-  #closed = false;
+  #closing: Promise<void> | undefined;
   /** The input box's text, for Ctrl-C on a non-empty line. */
   inputIsEmpty: () => boolean = () => true;
   clearInput: () => void = () => {};
@@ -219,7 +219,7 @@ export class ReplController {
       return 'cancelled';
     }
     if (armed) {
-      void this.close().then(() => this.#view.exit(0));
+      this.#view.exit(0);
       return 'exit';
     }
     if (!this.inputIsEmpty()) {
@@ -641,7 +641,6 @@ export class ReplController {
         this.transcript.notice(helpText(), 'info');
         return;
       case 'exit':
-        await this.close();
         this.#view.exit(0);
         return;
       case 'clear':
@@ -875,10 +874,13 @@ export class ReplController {
   }
 
   /** Stops the answer and frees the model. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#turn?.abort();
-    await this.#runtime?.close().catch(() => undefined);
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#turn?.abort();
+      // Still starting: let it finish, so the model worker is never torn down half-created.
+      const runtime = this.#runtime ?? (await this.#starting?.catch(() => undefined));
+      await runtime?.close().catch(() => undefined);
+    })();
+    return this.#closing;
   }
 }

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { PassThrough } from 'node:stream';
-import blessed from 'blessed';
+import type { Widgets } from 'blessed';
 import type { Choice, ReplOptions, ReplView } from '../repl/repl-controller.js';
 import { ReplController } from '../repl/repl-controller.js';
 import type { TranscriptEntry } from '../repl/transcript.js';
@@ -9,6 +10,13 @@ import { InputEditor } from './input-editor.js';
 import { KeyDecoder, type KeyEvent } from './key-decoder.js';
 import { escapeTags } from './markdown.js';
 import { renderEntry } from './render-entry.js';
+
+// Only the two widgets the TUI uses: loading all of blessed costs a third more start-up time.
+const require = createRequire(import.meta.url);
+const blessed = {
+  screen: require('blessed/lib/widgets/screen') as (options: Widgets.IScreenOptions) => Widgets.Screen,
+  box: require('blessed/lib/widgets/box') as (options: Widgets.BoxOptions) => Widgets.BoxElement,
+};
 
 /** Terminal modes the TUI turns on: bracketed paste, kitty's key disambiguation, xterm's modifyOtherKeys. */
 const ENTER_MODES = '\x1b[?2004h\x1b[>1u\x1b[>4;1m';
@@ -411,7 +419,7 @@ export function runTui(options: TuiOptions): Promise<number> {
         case 'd':
           if (ctrl) {
             if (editor.value === '') {
-              void controller.close().then(() => shutdown(0));
+              shutdown(0);
               return;
             }
             editor.delete();
@@ -462,7 +470,16 @@ export function runTui(options: TuiOptions): Promise<number> {
       if (exited) return;
       restoreTerminal();
       removeHandlers();
-      resolveExit(code);
+      // The terminal is the user's again at once; the process ends once the model is freed (a model
+      // still loading cannot be torn down mid-load without crashing the runtime, so it may take a moment).
+      const slow = setTimeout(
+        () => process.stderr.write('Waiting for the model to finish loading before exiting…\n'),
+        500,
+      );
+      void controller.close().finally(() => {
+        clearTimeout(slow);
+        resolveExit(code);
+      });
     }
 
     const onSignal = (signal: NodeJS.Signals) => {

@@ -1,0 +1,217 @@
+// pnpm --filter shammah bench: how fast `shammah` is usable. Time to the prompt of the full-screen
+// REPL in a real terminal (tmux), in-process and with the daemon, measured two ways: inside the
+// process (from its start to the first frame drawn) and from outside (from the spawn until the
+// prompt shows in the pane). Then the time to a whole one-shot answer with the daemon warm and
+// in-process (which loads the model first). Writes docs/bench/cli.{json,md}.
+import { execFile, spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const here = import.meta.dirname;
+const bin = join(here, '..', 'bin', 'shammah.js');
+const docs = join(here, '..', '..', '..', 'docs', 'bench');
+const MODEL = process.env.SHAMMAH_TEST_MODEL ?? 'HuggingFaceTB/SmolLM2-135M-Instruct';
+const RUNS = Number(process.env.BENCH_RUNS ?? 10);
+const socket = `shammah-bench-${process.pid}`;
+
+const tmux = (...args: string[]) => run('tmux', ['-L', socket, '-f', '/dev/null', ...args]);
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** One REPL start in a 120×40 tmux pane; resolves with both measurements in milliseconds. */
+async function timeToPrompt(home: string): Promise<{ internalMs: number; externalMs: number }> {
+  const marker = join(home, `ttp-${Date.now()}.txt`);
+  const command = `env LANG=C.UTF-8 SHAMMAH_HOME=${home} SHAMMAH_TIME_TO_PROMPT_FILE=${marker} ${process.execPath} ${bin}`;
+  const started = performance.now();
+  await tmux('new-session', '-d', '-s', 'bench', '-x', '120', '-y', '40', command);
+  let externalMs = Number.NaN;
+  for (;;) {
+    const { stdout } = await tmux('capture-pane', '-p', '-t', 'bench');
+    if (stdout.includes('Ask anything') || stdout.includes('starting…')) {
+      externalMs = performance.now() - started;
+      break;
+    }
+    if (performance.now() - started > 30_000) throw new Error(`No prompt within 30 s:\n${stdout}`);
+  }
+  let internalMs = Number.NaN;
+  for (let attempt = 0; attempt < 100 && Number.isNaN(internalMs); attempt++) {
+    internalMs = Number.parseFloat(await readFile(marker, 'utf8').catch(() => 'NaN'));
+    if (Number.isNaN(internalMs)) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  // Let it finish starting up (the daemon connection, the model) before the next run.
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  await tmux('kill-session', '-t', 'bench');
+  return { internalMs, externalMs };
+}
+
+/** Wall time of one `shammah -p --json` answer, from spawn to exit. */
+async function oneShot(
+  home: string,
+  args: string[],
+): Promise<{ wallMs: number; answer: Record<string, unknown> }> {
+  const started = performance.now();
+  const child = spawn(process.execPath, [bin, '-p', '--json', ...args], {
+    env: { ...process.env, SHAMMAH_HOME: home },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+  });
+  child.stdin.end('What is the capital of France?');
+  await new Promise((resolve) => child.on('close', resolve));
+  return { wallMs: performance.now() - started, answer: JSON.parse(stdout) as Record<string, unknown> };
+}
+
+async function nodeStartup(): Promise<number> {
+  const started = performance.now();
+  await run(process.execPath, ['-e', '0']);
+  return performance.now() - started;
+}
+
+const homes: string[] = [];
+async function home(config: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'shammah-bench-'));
+  homes.push(dir);
+  await writeFile(join(dir, 'config.toml'), config);
+  return dir;
+}
+
+const load = loadavg()[0]!;
+const address = `127.0.0.1:${await freePort()}`;
+const inProcessHome = await home(
+  `[backend]\nmodel_repo = "${MODEL}"\nvariant = "fp32"\n\n[client]\nuse_daemon = false\n`,
+);
+const daemonHome = await home(
+  `[backend]\nmodel_repo = "${MODEL}"\nvariant = "fp32"\n\n[client]\ndaemon_address = "${address}"\n`,
+);
+
+try {
+  // A session that lives through the runs, so the tmux server does not exit between them.
+  await tmux('new-session', '-d', '-s', 'keep', 'sleep 100000');
+  const node: number[] = [];
+  for (let index = 0; index < RUNS; index++) node.push(await nodeStartup());
+
+  // A first run warms the file cache; it is reported apart.
+  const cold = await timeToPrompt(inProcessHome);
+  const inProcess: Array<{ internalMs: number; externalMs: number }> = [];
+  for (let index = 0; index < RUNS; index++) inProcess.push(await timeToPrompt(inProcessHome));
+
+  await run(process.execPath, [bin, 'daemon', 'start'], {
+    env: { ...process.env, SHAMMAH_HOME: daemonHome },
+  });
+  const daemon: Array<{ internalMs: number; externalMs: number }> = [];
+  for (let index = 0; index < RUNS; index++) daemon.push(await timeToPrompt(daemonHome));
+
+  const answers = Math.max(3, Math.floor(RUNS / 3));
+  const warmDaemon: number[] = [];
+  await oneShot(daemonHome, []); // the daemon loads the model on its first request's wait
+  for (let index = 0; index < answers; index++) warmDaemon.push((await oneShot(daemonHome, [])).wallMs);
+  const direct: number[] = [];
+  for (let index = 0; index < answers; index++)
+    direct.push((await oneShot(inProcessHome, ['--direct'])).wallMs);
+  await run(process.execPath, [bin, 'daemon', 'stop'], { env: { ...process.env, SHAMMAH_HOME: daemonHome } });
+
+  const summarize = (values: number[]) => ({
+    medianMs: Math.round(median(values)),
+    p90Ms: Math.round(percentile(values, 90)),
+    minMs: Math.round(Math.min(...values)),
+  });
+  const result = {
+    date: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      cpu: cpus()[0]?.model ?? 'unknown',
+      memoryGiB: Math.round(totalmem() / 1024 ** 3),
+      node: process.version,
+      loadAverage1m: load,
+    },
+    model: MODEL,
+    runs: RUNS,
+    nodeStartup: { ...summarize(node), values: node.map(Math.round) },
+    timeToPrompt: {
+      coldFirstRun: { internalMs: Math.round(cold.internalMs), externalMs: Math.round(cold.externalMs) },
+      inProcess: {
+        internal: summarize(inProcess.map((entry) => entry.internalMs)),
+        external: summarize(inProcess.map((entry) => entry.externalMs)),
+      },
+      daemon: {
+        internal: summarize(daemon.map((entry) => entry.internalMs)),
+        external: summarize(daemon.map((entry) => entry.externalMs)),
+      },
+    },
+    oneShotAnswer: {
+      warmDaemon: { ...summarize(warmDaemon), values: warmDaemon.map(Math.round) },
+      inProcess: { ...summarize(direct), values: direct.map(Math.round) },
+    },
+  };
+  await mkdir(docs, { recursive: true });
+  await writeFile(join(docs, 'cli.json'), `${JSON.stringify(result, null, 2)}\n`);
+  const row = (name: string, stats: { medianMs: number; p90Ms: number; minMs: number }, note: string) =>
+    `| ${name} | ${stats.medianMs} | ${stats.p90Ms} | ${stats.minMs} | ${note} |`;
+  const markdown = [
+    '# shammah: time to prompt',
+    '',
+    `Measured ${result.date.slice(0, 10)} on ${result.machine.cpus} × ${result.machine.cpu}, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}; load average ${load.toFixed(1)} when it started (other work shares the machine). ${RUNS} runs each; \`pnpm --filter shammah bench\` repeats it.`,
+    '',
+    '"Inside" is from the process start to the first frame drawn (Node\'s `performance.now()`); "outside" is from spawning it in a 120×40 tmux pane until the prompt shows in `capture-pane`, so it includes the terminal and a 1-capture polling step.',
+    '',
+    '| What | median ms | p90 ms | min ms | notes |',
+    '| --- | ---: | ---: | ---: | --- |',
+    row('`node -e 0` (Node start, for reference)', result.nodeStartup, 'the floor for any Node CLI'),
+    row(
+      'REPL prompt, in-process, inside',
+      result.timeToPrompt.inProcess.internal,
+      'model loads after the prompt',
+    ),
+    row('REPL prompt, in-process, outside', result.timeToPrompt.inProcess.external, ''),
+    row(
+      'REPL prompt, daemon running, inside',
+      result.timeToPrompt.daemon.internal,
+      'connects after the prompt',
+    ),
+    row('REPL prompt, daemon running, outside', result.timeToPrompt.daemon.external, ''),
+    row(
+      'one-shot answer, daemon warm',
+      result.oneShotAnswer.warmDaemon,
+      'spawn to exit, model already loaded',
+    ),
+    row(
+      'one-shot answer, in-process',
+      result.oneShotAnswer.inProcess,
+      'spawn to exit, loads the model first',
+    ),
+    '',
+    `First run of the session (cold file cache): ${result.timeToPrompt.coldFirstRun.internalMs} ms inside, ${result.timeToPrompt.coldFirstRun.externalMs} ms outside.`,
+    '',
+  ].join('\n');
+  await writeFile(join(docs, 'cli.md'), markdown);
+  process.stdout.write(markdown);
+} finally {
+  await tmux('kill-server').catch(() => undefined);
+  await run(process.execPath, [bin, 'daemon', 'stop'], {
+    env: { ...process.env, SHAMMAH_HOME: daemonHome },
+  }).catch(() => undefined);
+  for (const dir of homes) await rm(dir, { recursive: true, force: true });
+}
