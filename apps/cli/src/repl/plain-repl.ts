@@ -70,12 +70,19 @@ export function runPlainRepl(options: ReplOptions): Promise<number> {
             entry.replace(/\n/g, ' '),
           );
       },
-      refresh() {},
+      refresh() {
+        // A turn that ended (typed, queued or --initial-prompt): the prompt again.
+        if (wasBusy && !controller.busy && !asking && !finished && !editingPlan) rl.prompt();
+        wasBusy = controller.busy;
+      },
       exit(code) {
         finish(code);
       },
     };
     let editingPlan = false;
+    let wasBusy = false;
+    /** The last line typed, so only messages that were not typed (--initial-prompt) are echoed. */
+    let typed: string | undefined;
     const controller = new ReplController(view, options);
 
     controller.transcript.onChange((change: TranscriptChange) => show(change));
@@ -91,6 +98,7 @@ export function runPlainRepl(options: ReplOptions): Promise<number> {
       printed.set(entry, state);
       switch (entry.kind) {
         case 'user':
+          if (change.type === 'added' && entry.text !== typed) line(`> ${entry.text}`);
           return;
         case 'notice':
           line(entry.text);
@@ -172,8 +180,9 @@ export function runPlainRepl(options: ReplOptions): Promise<number> {
         rl.prompt();
         return;
       }
+      typed = text;
       void controller.submit(text).then(() => {
-        if (!finished && !controller.busy) rl.prompt();
+        if (!finished && !controller.busy && !asking) rl.prompt();
       });
     });
     rl.on('SIGINT', () => {
