@@ -190,7 +190,9 @@ def convert(source_path: Path, output: Path, options: ConvertOptions | None = No
                     rejected[name] = {"reason": result["error"]}
             mark = step("fused variants", mark)
 
-        quality = check_quality(tmp, checkpoint, options, source, variants=variants, rejected=rejected)
+        quality = check_quality(
+            tmp, checkpoint, options, source, tokenizer=tokenizer, variants=variants, rejected=rejected
+        )
         mark = step("quality", mark)
 
         checks = run_checks(tmp, tokenizer, options, variants)
@@ -376,6 +378,7 @@ def check_quality(
     options: ConvertOptions,
     source: Source,
     *,
+    tokenizer: Any,
     variants: dict[str, Any],
     rejected: dict[str, Any],
 ) -> dict[str, Any]:
@@ -388,7 +391,7 @@ def check_quality(
     from shammah_training.quality import BARS, QualityCheck
 
     log = options.log
-    check = QualityCheck(model_dir, checkpoint, options.threads)
+    check = QualityCheck(model_dir, checkpoint, options.threads, template=tokenizer)
     for name in list(variants):
         quality = check.measure(name, model_dir / variants[name]["file"])
         variants[name]["quality"] = quality.as_dict()

@@ -10,14 +10,20 @@ that a GGUF already rounded once, and that second rounding costs too much qualit
   scale and a minimum, ``w = scale * code + minimum``) with zero error; ``MatMulNBits`` takes the codes
   and scales, and the minimums come back through a side branch, the block sums of the input times the
   minimums, added to the product (what llama.cpp's Q4_1 kernels do);
-* the tied embedding / LM head splits back into its Q8_0 blocks (int8 codes, one scale per 32) and
-  becomes one shared 8-bit initializer read by ``GatherBlockQuantized`` and an 8-bit ``MatMulNBits``.
+* the tied embedding / LM head splits back into its Q8_0 blocks (int8 codes, one scale per 32),
+  stored once: ``GatherBlockQuantized`` reads them for the embedding; the head is an 8-bit
+  ``MatMulNBits`` at accuracy level 4, or, for the exact variant, constant nodes that onnxruntime
+  folds into the fp32 weight when the session loads (its 8-bit kernel at level 1 is a slow path).
+
+Every MatMulNBits in a graph uses one accuracy level: 4 (int8 activations, like llama.cpp's Q4_1 x
+Q8_1 dot products) or 1 (fp32 activations, exact to float rounding).
 
 Variants (file names under the model directory's ``onnx/``):
 
 ``fused_fp32``       ``model_fused_fp32.onnx``        the builder's fp32 graph, exact
-``fused_q41``        ``model_fused_q41.onnx``         Q4_1 body at accuracy level 4 (int8 activations)
-``fused_q41_exact``  ``model_fused_q41_exact.onnx``   Q4_1 body and 8-bit head at level 1 (fp32 math)
+``fused_q41``        ``model_fused_q41.onnx``         Q4_1 body, Q8_0 head, accuracy level 4 (int8
+                                                     activations, as llama.cpp does): the fast one
+``fused_q41_exact``  ``model_fused_q41_exact.onnx``   Q4_1 body at level 1, head expanded to fp32: exact
 
 Example::
 
@@ -57,7 +63,7 @@ FUSED_SETTINGS: dict[str, dict[str, Any]] = {
         "weights": "q4_1 blocks carried over exactly (MatMulNBits + minimum side branch)",
         "block_size": BLOCK,
         "accuracy_level": 4,
-        "lm_head": "q8_0 blocks carried over exactly, expanded to fp32 at load (fp32 MatMul)",
+        "lm_head": "q8_0 blocks carried over exactly (MatMulNBits 8-bit, accuracy level 4)",
     },
     "fused_q41_exact": {
         "graph": "fused",
@@ -69,7 +75,7 @@ FUSED_SETTINGS: dict[str, dict[str, Any]] = {
 }
 """What each fused variant is, as recorded in the manifest."""
 
-_ACCURACY = {"fused_q41": (4, 1), "fused_q41_exact": (1, 1)}  # (body, head) accuracy levels
+_ACCURACY = {"fused_q41": (4, 4), "fused_q41_exact": (1, 1)}  # (body, head) accuracy levels
 
 MS_DOMAIN = "com.microsoft"
 

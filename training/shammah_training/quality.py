@@ -102,12 +102,9 @@ QUALITY_MESSAGES = (
             "        sums[row['customer']] += Decimal(row['amount'])\n"
             "    return [{'customer': name, 'total': total} for name, total in sums.items()]\n"
             "```\n\n"
-            "A few details matter here. A dictionary remembers insertion order, so customers come out "
-            "in the order they first appear, exactly as before. I used Decimal instead of float because "
-            "money should not pick up rounding errors such as 0.1 + 0.2 giving 0.30000000000000004; if "
-            "the report must keep floats, convert at the end with float(total). Finally, the old code "
-            "treated a missing amount as an error, and so does this one, which is what you want: a "
-            "broken export should fail loudly rather than produce a quiet, wrong report.\n\n"
+            "A dictionary remembers insertion order, so customers come out in the order they first "
+            "appear, exactly as before. I used Decimal instead of float because money should not pick "
+            "up rounding errors such as 0.1 + 0.2 giving 0.30000000000000004.\n\n"
             "To test that nothing changed, keep the old function under a new name and compare both on "
             "real and generated data:\n\n"
             "```python\n"
@@ -123,11 +120,7 @@ QUALITY_MESSAGES = (
             "    assert [r['customer'] for r in new] == [r['customer'] for r in old]\n"
             "    for a, b in zip(old, new):\n"
             "        assert abs(a['total'] - float(b['total'])) < 1e-6\n"
-            "```\n\n"
-            "Also add a small test with an empty list and one with a single customer, because edge "
-            "cases are where rewrites usually go wrong. Once the tests pass, time both versions on a "
-            "large export with the timeit module; on a hundred thousand rows the new one should finish "
-            "in well under a second while the old one takes minutes."
+            "```"
         ),
     },
 )
@@ -179,16 +172,19 @@ def judge(variant: str, figures: dict[str, float | int]) -> Quality:
     return Quality(bar=bar, passed=bool(passed), **figures)  # type: ignore[arg-type]
 
 
-def quality_ids(model_dir: Path, max_positions: int | None = None) -> tuple[list[int], int]:
+def quality_ids(
+    model_dir: Path, max_positions: int | None = None, template: Any = None
+) -> tuple[list[int], int]:
     """The quality conversation as the model's tokenizer.json encodes its chat template rendering.
 
     Returns the ids, cut to ``max_positions`` (default: the model's ``max_position_embeddings``), and
     the prompt length: where the answer starts (at most half the ids, so both parts are measured).
+    ``template`` is a transformers tokenizer with the chat template, loaded from ``model_dir`` if None.
     """
     from tokenizers import Tokenizer
     from transformers import AutoTokenizer
 
-    template = AutoTokenizer.from_pretrained(str(model_dir))
+    template = template or AutoTokenizer.from_pretrained(str(model_dir))
     raw = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     text = template.apply_chat_template(list(QUALITY_MESSAGES), tokenize=False)
     prompt = template.apply_chat_template(
@@ -258,11 +254,19 @@ def variant_file(model_dir: Path, variant: str) -> Path:
 class QualityCheck:
     """Computes the reference logits once, then measures any number of variants against them."""
 
-    def __init__(self, model_dir: Path, reference: Any, threads: int = 2, max_positions: int | None = None):
-        """``reference`` is a checkpoint directory, a GGUF file or an already loaded PyTorch model."""
+    def __init__(
+        self,
+        model_dir: Path,
+        reference: Any,
+        threads: int = 2,
+        max_positions: int | None = None,
+        template: Any = None,
+    ):
+        """``reference`` is a checkpoint directory, a GGUF file or an already loaded PyTorch model;
+        ``template`` an already loaded transformers tokenizer of the model (else it is loaded)."""
         self.model_dir = Path(model_dir)
         self.threads = threads
-        self.ids, self.prompt = quality_ids(self.model_dir, max_positions)
+        self.ids, self.prompt = quality_ids(self.model_dir, max_positions, template)
         model = load_reference(reference, threads) if isinstance(reference, (str, Path)) else reference
         self.reference = reference_logits(model, self.ids)
 
