@@ -126,7 +126,10 @@ describe('the REPL in a real terminal, on the real model', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(answerOf(await term.screen())).toBe(frozen);
 
+    // Once the three seconds after the cancel have passed, Ctrl-C warns first; the next one exits.
+    await new Promise((resolve) => setTimeout(resolve, 2000));
     await term.press('C-c');
+    await term.waitFor('Press Ctrl-C again to exit.');
     await term.press('C-c');
     expect(await term.exitCode()).toBe(0);
     expect(await term.paneFlag('alternate_on')).toBe('0');

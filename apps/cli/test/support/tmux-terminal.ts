@@ -34,7 +34,7 @@ export class TmuxTerminal {
     const env = Object.entries({ LANG: 'C.UTF-8', ...options.env })
       .map(([key, value]) => `${key}=${shellQuote(value)}`)
       .join(' ');
-    const script = `cd ${shellQuote(options.cwd ?? process.cwd())} && env ${env} ${options.command}; echo "EXITED $?"; sleep 600`;
+    const script = `cd ${shellQuote(options.cwd ?? process.cwd())} && env ${env} ${options.command}; echo "EXITED $?"; trap '' INT; sleep 600`;
     await terminal.#tmux(
       'new-session',
       '-d',
