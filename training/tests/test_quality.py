@@ -12,6 +12,7 @@ import onnx
 import pytest
 from onnx import numpy_helper
 
+from shammah_training import CONVERTER_VERSION
 from shammah_training.fused import FUSED_FILES
 from shammah_training.fused_fixture import NAME, build_gguf_like_checkpoint
 from shammah_training.quality import QualityCheck, compare, judge, quality_ids
@@ -149,7 +150,7 @@ def installed_dev_model() -> Path:
 def test_real_model_manifest_records_every_variants_quality() -> None:
     snapshot = installed_dev_model()
     manifest = json.loads((snapshot / "shammah_manifest.json").read_text())
-    if manifest.get("converter_version") != "2":
+    if manifest.get("converter_version") != CONVERTER_VERSION:
         pytest.skip("the installed dev model predates the fused variants; run `bash scripts/models-dev.sh`")
     variants = manifest["variants"]
     assert {"fp32", "q4", "int8", *FUSED_FILES} <= set(variants)
