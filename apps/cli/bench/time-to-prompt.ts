@@ -39,30 +39,50 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** One REPL start in a 120×40 tmux pane; resolves with both measurements in milliseconds. */
-async function timeToPrompt(home: string): Promise<{ internalMs: number; externalMs: number }> {
+interface PromptTimes {
+  /** Inside: process start to the first prompt drawn (the instant frame). */
+  promptMs: number;
+  /** Inside: process start to the full UI drawn and taking keys. */
+  interactiveMs: number;
+  /** Inside: from the moment the script began to run (after Node's own start-up) to the prompt. */
+  ownPromptMs: number;
+  /** Outside: spawn until the prompt shows in the pane. */
+  externalPromptMs: number;
+  /** Outside: spawn until a key typed at the prompt shows in the input. */
+  externalInteractiveMs: number;
+}
+
+/** One REPL start in a 120×40 tmux pane. */
+async function timeToPrompt(home: string): Promise<PromptTimes> {
   const marker = join(home, `ttp-${Date.now()}.txt`);
   const command = `env LANG=C.UTF-8 SHAMMAH_HOME=${home} SHAMMAH_TIME_TO_PROMPT_FILE=${marker} ${process.execPath} ${bin}`;
   const started = performance.now();
   await tmux('new-session', '-d', '-s', 'bench', '-x', '120', '-y', '40', command);
-  let externalMs = Number.NaN;
-  for (;;) {
-    const { stdout } = await tmux('capture-pane', '-p', '-t', 'bench');
-    if (stdout.includes('Ask anything') || stdout.includes('starting…')) {
-      externalMs = performance.now() - started;
-      break;
+  const waitFor = async (test: (screen: string) => boolean) => {
+    for (;;) {
+      const { stdout } = await tmux('capture-pane', '-p', '-t', 'bench');
+      if (test(stdout)) return performance.now() - started;
+      if (performance.now() - started > 30_000) throw new Error(`Timed out; the pane shows:\n${stdout}`);
     }
-    if (performance.now() - started > 30_000) throw new Error(`No prompt within 30 s:\n${stdout}`);
-  }
-  let internalMs = Number.NaN;
-  for (let attempt = 0; attempt < 100 && Number.isNaN(internalMs); attempt++) {
-    internalMs = Number.parseFloat(await readFile(marker, 'utf8').catch(() => 'NaN'));
-    if (Number.isNaN(internalMs)) await new Promise((resolve) => setTimeout(resolve, 20));
+  };
+  const externalPromptMs = await waitFor((screen) => /starting…|Ask anything/.test(screen));
+  await tmux('send-keys', '-t', 'bench', '-l', 'x');
+  const externalInteractiveMs = await waitFor((screen) => screen.includes('› x'));
+  let times: number[] = [];
+  for (let attempt = 0; attempt < 100 && times.length < 3; attempt++) {
+    times = (await readFile(marker, 'utf8').catch(() => '')).trim().split(' ').filter(Boolean).map(Number);
+    if (times.length < 3) await new Promise((resolve) => setTimeout(resolve, 20));
   }
   // Let it finish starting up (the daemon connection, the model) before the next run.
   await new Promise((resolve) => setTimeout(resolve, 1500));
   await tmux('kill-session', '-t', 'bench');
-  return { internalMs, externalMs };
+  return {
+    promptMs: times[0]!,
+    interactiveMs: times[1]!,
+    ownPromptMs: times[0]! - times[2]!,
+    externalPromptMs,
+    externalInteractiveMs,
+  };
 }
 
 /** Wall time of one `shammah -p --json` answer, from spawn to exit. */
@@ -115,13 +135,22 @@ try {
 
   // A first run warms the file cache; it is reported apart.
   const cold = await timeToPrompt(inProcessHome);
-  const inProcess: Array<{ internalMs: number; externalMs: number }> = [];
+  const inProcess: PromptTimes[] = [];
   for (let index = 0; index < RUNS; index++) inProcess.push(await timeToPrompt(inProcessHome));
 
   await run(process.execPath, [bin, 'daemon', 'start'], {
     env: { ...process.env, SHAMMAH_HOME: daemonHome },
   });
-  const daemon: Array<{ internalMs: number; externalMs: number }> = [];
+  // Measure with the model loaded: a daemon still loading it competes for the cores.
+  for (let attempt = 0; attempt < 600; attempt++) {
+    const { stdout } = await run(process.execPath, [bin, 'daemon', 'status', '--json'], {
+      env: { ...process.env, SHAMMAH_HOME: daemonHome },
+    }).catch(() => ({ stdout: '{}' }));
+    if ((JSON.parse(stdout) as { health?: { model?: { state?: string } } }).health?.model?.state === 'ready')
+      break;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  const daemon: PromptTimes[] = [];
   for (let index = 0; index < RUNS; index++) daemon.push(await timeToPrompt(daemonHome));
 
   const answers = Math.max(3, Math.floor(RUNS / 3));
@@ -151,14 +180,20 @@ try {
     runs: RUNS,
     nodeStartup: { ...summarize(node), values: node.map(Math.round) },
     timeToPrompt: {
-      coldFirstRun: { internalMs: Math.round(cold.internalMs), externalMs: Math.round(cold.externalMs) },
+      coldFirstRun: Object.fromEntries(Object.entries(cold).map(([key, value]) => [key, Math.round(value)])),
       inProcess: {
-        internal: summarize(inProcess.map((entry) => entry.internalMs)),
-        external: summarize(inProcess.map((entry) => entry.externalMs)),
+        prompt: summarize(inProcess.map((entry) => entry.promptMs)),
+        ownPrompt: summarize(inProcess.map((entry) => entry.ownPromptMs)),
+        interactive: summarize(inProcess.map((entry) => entry.interactiveMs)),
+        externalPrompt: summarize(inProcess.map((entry) => entry.externalPromptMs)),
+        externalInteractive: summarize(inProcess.map((entry) => entry.externalInteractiveMs)),
       },
       daemon: {
-        internal: summarize(daemon.map((entry) => entry.internalMs)),
-        external: summarize(daemon.map((entry) => entry.externalMs)),
+        prompt: summarize(daemon.map((entry) => entry.promptMs)),
+        ownPrompt: summarize(daemon.map((entry) => entry.ownPromptMs)),
+        interactive: summarize(daemon.map((entry) => entry.interactiveMs)),
+        externalPrompt: summarize(daemon.map((entry) => entry.externalPromptMs)),
+        externalInteractive: summarize(daemon.map((entry) => entry.externalInteractiveMs)),
       },
     },
     oneShotAnswer: {
@@ -175,23 +210,25 @@ try {
     '',
     `Measured ${result.date.slice(0, 10)} on ${result.machine.cpus} × ${result.machine.cpu}, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}; load average ${load.toFixed(1)} when it started (other work shares the machine). ${RUNS} runs each; \`pnpm --filter shammah bench\` repeats it.`,
     '',
-    '"Inside" is from the process start to the first frame drawn (Node\'s `performance.now()`); "outside" is from spawning it in a 120×40 tmux pane until the prompt shows in `capture-pane`, so it includes the terminal and a 1-capture polling step.',
+    'The prompt is drawn with plain escape sequences as soon as the process starts; the full UI (blessed) loads behind it and takes over in one write, with any keys typed meanwhile. "Prompt" is the first, "interactive" the second. "Inside" is measured from the process start (Node\'s `performance.now()`); "outside" from spawning it in a 120×40 tmux pane until the prompt shows in `capture-pane`, and until a key typed at it shows in the input.',
     '',
     '| What | median ms | p90 ms | min ms | notes |',
     '| --- | ---: | ---: | ---: | --- |',
     row('`node -e 0` (Node start, for reference)', result.nodeStartup, 'the floor for any Node CLI'),
+    row('prompt, in-process, inside', result.timeToPrompt.inProcess.prompt, 'model loads after the prompt'),
     row(
-      'REPL prompt, in-process, inside',
-      result.timeToPrompt.inProcess.internal,
-      'model loads after the prompt',
+      'prompt, in-process, after Node started',
+      result.timeToPrompt.inProcess.ownPrompt,
+      "Shammah's own part: script start to prompt",
     ),
-    row('REPL prompt, in-process, outside', result.timeToPrompt.inProcess.external, ''),
-    row(
-      'REPL prompt, daemon running, inside',
-      result.timeToPrompt.daemon.internal,
-      'connects after the prompt',
-    ),
-    row('REPL prompt, daemon running, outside', result.timeToPrompt.daemon.external, ''),
+    row('interactive, in-process, inside', result.timeToPrompt.inProcess.interactive, ''),
+    row('prompt, in-process, outside', result.timeToPrompt.inProcess.externalPrompt, ''),
+    row('typed key shown, in-process, outside', result.timeToPrompt.inProcess.externalInteractive, ''),
+    row('prompt, daemon running, inside', result.timeToPrompt.daemon.prompt, 'connects after the prompt'),
+    row('prompt, daemon running, after Node started', result.timeToPrompt.daemon.ownPrompt, ''),
+    row('interactive, daemon running, inside', result.timeToPrompt.daemon.interactive, ''),
+    row('prompt, daemon running, outside', result.timeToPrompt.daemon.externalPrompt, ''),
+    row('typed key shown, daemon running, outside', result.timeToPrompt.daemon.externalInteractive, ''),
     row(
       'one-shot answer, daemon warm',
       result.oneShotAnswer.warmDaemon,
@@ -203,7 +240,7 @@ try {
       'spawn to exit, loads the model first',
     ),
     '',
-    `First run of the session (cold file cache): ${result.timeToPrompt.coldFirstRun.internalMs} ms inside, ${result.timeToPrompt.coldFirstRun.externalMs} ms outside.`,
+    `First run of the session (cold file cache), inside: prompt ${result.timeToPrompt.coldFirstRun.promptMs} ms, interactive ${result.timeToPrompt.coldFirstRun.interactiveMs} ms.`,
     '',
   ].join('\n');
   await writeFile(join(docs, 'cli.md'), markdown);

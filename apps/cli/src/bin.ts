@@ -3,6 +3,9 @@
 import { readFileSync } from 'node:fs';
 import { type CliArguments, parseCliArguments, USAGE, UsageError } from './cli-arguments.js';
 
+/** When this script began to run, after Node's own start-up (for the time-to-prompt benchmark). */
+const scriptStartedAt = performance.now();
+
 function readStdin(): string {
   try {
     return readFileSync(0, 'utf8');
@@ -89,9 +92,23 @@ async function repl(args: CliArguments): Promise<number> {
     const { runPlainRepl } = await import('./repl/plain-repl.js');
     return runPlainRepl(options);
   }
-  const { runTui } = await import('./tui/tui-app.js');
+  // The prompt first, the UI library behind it (it takes a few hundred milliseconds to load).
+  const { drawInstantFrame } = await import('./tui/instant-frame.js');
+  if (process.stdin.isTTY) process.stdin.setRawMode(true);
+  const instant = drawInstantFrame();
+  const instantFrameAt = performance.now();
+  let runTui: typeof import('./tui/tui-app.js').runTui;
+  try {
+    ({ runTui } = await import('./tui/tui-app.js'));
+  } catch (error) {
+    instant.undo();
+    if (process.stdin.isTTY) process.stdin.setRawMode(false);
+    throw error;
+  }
   return runTui({
     ...options,
+    instantFrameAt,
+    scriptStartedAt,
     ...(process.env.SHAMMAH_TIME_TO_PROMPT_FILE
       ? { timeToPromptFile: process.env.SHAMMAH_TIME_TO_PROMPT_FILE }
       : {}),

@@ -166,4 +166,17 @@ describe('the REPL in a real terminal, on the real model', () => {
     expect(await term.paneFlag('cursor_flag')).toBe('1');
     expect(await term.screen()).not.toContain('half-typed');
   });
+
+  it('draws the prompt before the UI has loaded, and keeps what is typed meanwhile', async () => {
+    terminal = await TmuxTerminal.start({ command: shammahCommand(), env: home.env });
+    const term = terminal;
+    const early = await term.waitFor(/starting…|Ask anything/, 30_000);
+    await term.type('typed early');
+    if (early.includes('Ask anything'))
+      console.warn('The full UI was up before the first capture; type-ahead not exercised.');
+    await term.waitFor('› typed early', 30_000);
+    await term.waitFor((screen) => statusBar(screen).includes('in-process'), 30_000);
+    await term.press('C-u', 'C-d');
+    expect(await term.exitCode(60_000)).toBe(0);
+  });
 });

@@ -72,7 +72,7 @@ function localState(status: BackendStatus | undefined): string | undefined {
 }
 
 function daemonLabel(status: BackendStatus | undefined): string {
-  if (!status) return 'daemon …';
+  if (!status) return 'starting…';
   if (status.mode === 'in-process') return 'in-process';
   const daemon = status.daemon;
   return daemon.state === 'running' ? `daemon ${daemon.address ?? ''}`.trim() : `daemon ${daemon.state}`;

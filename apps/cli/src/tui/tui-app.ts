@@ -36,8 +36,12 @@ interface PendingChoice {
 
 /** How the TUI was started. */
 export interface TuiOptions extends ReplOptions {
-  /** Writes the time from process start to the first drawn prompt here (for the benchmark). */
+  /** Writes the times from process start to the first prompt and to the full UI here (for the benchmark). */
   timeToPromptFile?: string;
+  /** When the instant frame was drawn (ms since process start), if one was. */
+  instantFrameAt?: number;
+  /** When the `shammah` script began to run (ms since process start). */
+  scriptStartedAt?: number;
 }
 
 /**
@@ -269,7 +273,11 @@ export function runTui(options: TuiOptions): Promise<number> {
         firstFrame = false;
         if (options.timeToPromptFile) {
           try {
-            writeFileSync(options.timeToPromptFile, `${performance.now()}\n`);
+            const interactive = performance.now();
+            writeFileSync(
+              options.timeToPromptFile,
+              `${options.instantFrameAt ?? interactive} ${interactive} ${options.scriptStartedAt ?? 0}\n`,
+            );
           } catch {
             // The benchmark's file is optional.
           }
