@@ -80,4 +80,22 @@ describe('one-shot answers for scripts', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toBe('shammah: --max-tokens must be a positive whole number, not "lots".\n');
   });
+
+  it('leaves out a teacher that cannot be set up, says why, and answers with the others', async () => {
+    const mixed = await makeHome(
+      `[backend]\nenabled = false\n\n[client]\nuse_daemon = false\n\n[[teachers]]\nprovider = "claude"\n\n[[teachers]]\nprovider = "openai-compatible"\nname = "StandIn"\nbase_url = "${teacher.baseUrl}"\nmodel = "${STAND_IN_MODEL}"\napi_key = "sk-test-valid"\n`,
+    );
+    try {
+      const result = await runShammah(['--json', 'Say hello.'], {
+        env: { ...mixed.env, ANTHROPIC_API_KEY: '' },
+      });
+      expect(result.code).toBe(0);
+      expect(result.stderr).toMatch(
+        /^shammah: The teacher claude is left out: No API key for the anthropic teacher\. Set ANTHROPIC_API_KEY/,
+      );
+      expect(JSON.parse(result.stdout)).toMatchObject({ answer: 'Teacher here.', route: 'teacher' });
+    } finally {
+      await mixed.remove();
+    }
+  });
 });

@@ -50,5 +50,6 @@ export async function connectBackend(options: ConnectOptions): Promise<Backend> 
     tools: options.tools,
     logger: options.logger,
     ...(options.onChange ? { onChange: options.onChange } : {}),
+    ...(options.onNotice ? { onNotice: options.onNotice } : {}),
   });
 }

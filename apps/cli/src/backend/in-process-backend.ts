@@ -34,10 +34,16 @@ export interface InProcessBackendOptions {
   logger: Logger;
   /** Called when the local model's state changes (loading → ready), to redraw. */
   onChange?: () => void;
+  /** Something the user should know (a teacher left out). */
+  onNotice?: (text: string, tone: 'info' | 'warn' | 'error') => void;
 }
 
 /** Teachers from `[[teachers]]` (or `ANTHROPIC_API_KEY` alone, as the original allowed). */
-async function createTeachers(config: ShammahConfig, logger: Logger): Promise<TeacherEntry[]> {
+async function createTeachers(
+  config: ShammahConfig,
+  logger: Logger,
+  onNotice?: (text: string, tone: 'info' | 'warn' | 'error') => void,
+): Promise<TeacherEntry[]> {
   const entries =
     config.teachers.length > 0
       ? config.teachers
@@ -46,9 +52,18 @@ async function createTeachers(config: ShammahConfig, logger: Logger): Promise<Te
         : [];
   if (entries.length === 0) return [];
   const { createTeacher } = await import('@shammah/teachers');
-  return entries.map((entry) => {
-    const model = createTeacher(entry, { logger });
-    return { model, name: entry.name ?? model.name };
+  // A teacher that cannot be set up (no key, an unknown provider) is left out, not fatal.
+  return entries.flatMap((entry) => {
+    try {
+      const model = createTeacher(entry, { logger });
+      return [{ model, name: entry.name ?? model.name }];
+    } catch (error) {
+      onNotice?.(
+        `The teacher ${entry.name ?? entry.provider} is left out: ${(error as Error).message}`,
+        'warn',
+      );
+      return [];
+    }
   });
 }
 
@@ -144,7 +159,7 @@ export async function createInProcessBackend(options: InProcessBackendOptions): 
     generate: (request) => collectStream(swappableLocal.stream(request)),
   };
 
-  const teachers = await createTeachers(config, logger);
+  const teachers = await createTeachers(config, logger, options.onNotice);
   const learning = config.router.learning
     ? await RoutingLearning.open({ path: paths.routerStats, logger }).catch(() => undefined)
     : undefined;
