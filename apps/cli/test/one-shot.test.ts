@@ -68,6 +68,11 @@ describe('one-shot answers for scripts', () => {
     expect(teacher.requests.at(-1)!.messages.at(-1)).toMatchObject({ role: 'user', content: 'Say hello.' });
   });
 
+  it('answers piped input with no arguments at all, as the original did', async () => {
+    const result = await runShammah(['--teacher'], { env: teacherHome.env, input: 'Say hello.\n' });
+    expect(result).toEqual({ code: 0, stdout: 'Teacher here.\n', stderr: '' });
+  });
+
   it('runs no tool that would need asking, and says so in the output', async () => {
     const result = await runShammah(['--teacher', 'Please run the check.'], { env: teacherHome.env });
     expect(result.code).toBe(0);
