@@ -2,47 +2,18 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ADAPTER_MANIFEST_FORMAT } from './adapter-manifest.js';
 import { AdapterStore } from './adapter-store.js';
 import { AdapterActiveError, AdapterNotFoundError, CorruptAdapterError } from './errors.js';
+import { publishAdapter } from './test-support/adapters.js';
 
 let root: string;
 let store: AdapterStore;
 let baseDir: string;
 const BASE_SHA = 'a'.repeat(64);
 
-/** Lays out an adapter directory as the trainer publishes it (manifest, merged model, adapter). */
-async function publish(
-  version: string,
-  baseSha = BASE_SHA,
-  files: Record<string, string> = {},
-): Promise<string> {
-  const dir = join(store.dir, version);
-  await mkdir(join(dir, 'model', 'onnx'), { recursive: true });
-  await mkdir(join(dir, 'adapter'), { recursive: true });
-  for (const name of ['config.json', 'tokenizer.json', 'onnx/model.onnx', ...Object.keys(files)]) {
-    await writeFile(join(dir, 'model', name), files[name] ?? '{}');
-  }
-  const manifest = {
-    format: ADAPTER_MANIFEST_FORMAT,
-    version,
-    created_at: '2025-01-01T00:00:00Z',
-    base: { model_id: 'Org/Model', revision: 'rev1', dir: baseDir, sha256: baseSha },
-    examples: {
-      count: 2,
-      total_weight: 11,
-      by_weight: { '10': 1, '1': 1 },
-      ids: [`${version}-a`],
-      file: 'examples.jsonl',
-      sha256: '',
-    },
-    hyperparameters: { epochs: 3, learning_rate: 5e-4, rank: 8, alpha: 16 },
-    metrics: { steps: 10 },
-    model: { dir: 'model', variants: ['fp32'], files: { fp32: 'onnx/model.onnx' } },
-    adapter: { dir: 'adapter' },
-  };
-  await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
-  return dir;
+/** Publishes a stand-in adapter trained on `baseSha` (the runtime's base unless given). */
+function publish(version: string, baseSha = BASE_SHA): Promise<string> {
+  return publishAdapter(store.dir, version, { baseDir, baseSha256: baseSha });
 }
 
 beforeEach(async () => {

@@ -68,7 +68,7 @@ export interface TeacherLearnerOptions {
  * @example
  * ```ts
  * const learn = createTeacherLearner({ settings: config.lora, queue, coordinator, logger });
- * router.on('decision', (decision) => void learn(decision));
+ * router.onDecision((decision) => void learn(decision));
  * ```
  */
 export function createTeacherLearner(
