@@ -164,3 +164,61 @@ def test_real_model_manifest_records_every_variants_quality() -> None:
     assert not variants["q4"]["quality"]["passed"]
     assert variants["fused_q41"]["quality"]["top1_agreement"] >= 0.96
     assert variants["fused_q41"]["quality"]["mean_kl"] <= 0.005
+
+
+@pytest.mark.parametrize("kind", ["gguf", "checkpoint"])
+def test_conversion_drops_a_failing_fused_variant_and_fails_for_a_gguf(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The gate in convert: figures recorded, a failing fused file deleted, a failing fused_q41 loud."""
+    from shammah_training import convert as convert_module
+    from shammah_training import quality as quality_module
+
+    figures = {
+        "fp32": (1.0, 0.0, 0.0001),
+        "q4": (0.73, 0.32, 21.9),
+        "fused_q41": (0.95, 0.004, 2.0),  # under the bar
+        "fused_q41_exact": (1.0, 0.0, 0.0002),
+    }
+
+    class MeasuredCheck:
+        def __init__(self, *args, **kwargs) -> None:
+            self.ids, self.prompt = list(range(671)), 190
+
+        def measure(self, variant: str, path: Path) -> quality_module.Quality:
+            top1, kl, diff = figures[variant]
+            return judge(
+                variant, {"positions": 671, "top1_agreement": top1, "mean_kl": kl, "max_abs_diff": diff}
+            )
+
+    monkeypatch.setattr(quality_module, "QualityCheck", MeasuredCheck)
+    (tmp_path / "onnx").mkdir()
+    variants = {}
+    for name in figures:
+        path = tmp_path / "onnx" / f"{name}.onnx"
+        path.write_bytes(b"graph")
+        variants[name] = {"file": f"onnx/{path.name}"}
+    source = convert_module.Source(tmp_path / "model.gguf", kind, "0" * 64)
+    options = convert_module.ConvertOptions(
+        variants=("q4", "fused_q41", "fused_q41_exact"), log=lambda _m: None
+    )
+    rejected: dict = {}
+
+    def run() -> dict:
+        return convert_module.check_quality(
+            tmp_path, tmp_path, options, source, tokenizer=None, variants=variants, rejected=rejected
+        )
+
+    if kind == "gguf":
+        with pytest.raises(
+            convert_module.ConversionError, match="fast fused variant fused_q41 was not built"
+        ):
+            run()
+    else:
+        assert run()["positions"] == 671
+    assert set(variants) == {"fp32", "q4", "fused_q41_exact"}
+    assert not variants["q4"]["quality"]["passed"]  # kept, with its failing figures
+    assert variants["fused_q41_exact"]["quality"]["passed"]
+    assert rejected["fused_q41"]["quality"]["top1_agreement"] == 0.95
+    assert not (tmp_path / "onnx" / "fused_q41.onnx").exists()
+    assert (tmp_path / "onnx" / "q4.onnx").exists()
