@@ -100,7 +100,6 @@ describe('LoRA on the real SmolLM2-135M-Instruct', () => {
       },
       hyperparameters: { batchSize: 2 },
       variants: [], // fp32 only: exact, and quantizing would cost time here
-      threads: 2,
     };
     const base = await Generator.load({ model: baseDir, variant: 'fp32' });
     try {
