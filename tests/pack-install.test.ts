@@ -29,7 +29,7 @@ const expectedExports: Record<string, string[]> = {
     'createCompactor',
   ],
   '@shammah/teachers': ['createTeacher', 'createTeacherChain', 'createOpenAICompatibleTeacher'],
-  '@shammah/lora': [],
+  '@shammah/lora': ['createTrainingQueue', 'createAdapterStore', 'createTrainingCoordinator'],
   '@shammah/daemon': [],
   shammah: ['answerOnce'],
 };
