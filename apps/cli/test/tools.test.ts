@@ -66,8 +66,10 @@ describe('tool calls in the REPL, from a teacher', () => {
     expect(answered).toContain('⎿ allowed by you');
     expect(answered).toMatch(/⎿ shammah-tool-ok \(\+1 line\)/);
     expect(answered).toMatch(/⏺ teacher · gpt-5\.4-mini/);
-    // The teacher is priced, so the session costs something.
-    expect(answered.trimEnd().split('\n').at(-1)).toMatch(/teacher · StandIn .*\$0\.\d{4}/);
+    // The teacher is priced, so once the turn settles the session costs something.
+    await term.waitFor((screen) =>
+      /teacher · StandIn .*\$0\.\d{4}/.test(screen.trimEnd().split('\n').at(-1) ?? ''),
+    );
 
     const toolMessage = teacher.requests.at(-1)!.messages.find((message) => message.role === 'tool');
     expect(toolMessage?.content).toContain('shammah-tool-ok');
