@@ -31,7 +31,7 @@ describe('shammah models', () => {
     const result = await runShammah(['models', 'list'], { env: home.env });
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(
-      new RegExp(`^ {2}${TEST_MODEL.replace(/[/.]/g, '\\$&')} +\\d+ MB +.*fp32`, 'm'),
+      new RegExp(`^ {2}${TEST_MODEL.replace(/[/.]/g, '\\$&')} +[\\d.]+ [MG]B +.*fp32`, 'm'),
     );
     expect(result.stdout).toMatch(/onnx-community\/Qwen2\.5-7B-Instruct +7B +~5\.2 GB +32 GB RAM/);
   });
