@@ -1,5 +1,6 @@
+import type { Decoder } from './decoder.js';
 import { CorruptModelError, OutOfMemoryError, UnsupportedModelError } from './errors.js';
-import type { KvCache, KvLayout } from './kv-cache.js';
+import { KvCache, type KvLayout } from './kv-cache.js';
 import type { ModelConfig } from './model-files.js';
 import {
   createTensor,
@@ -143,8 +144,11 @@ export function explainLoadError(path: string, error: unknown): Error {
   return error instanceof Error ? error : new Error(text);
 }
 
-/** One open decoder graph: runs steps of a sequence against its KV cache. */
-export class DecoderSession {
+/**
+ * One open decoder graph on the calling thread: runs steps of a sequence against its KV cache.
+ * `session.run` is synchronous in onnxruntime-node, so each step holds the thread it runs on.
+ */
+export class DecoderSession implements Decoder<KvCache> {
   readonly layout: GraphLayout;
   readonly #session: RuntimeSession;
   /** The decode step's logits output, written in place every step. */
@@ -184,6 +188,10 @@ export class DecoderSession {
     return this.#session.executionProvider;
   }
 
+  createCache(capacity: number): KvCache {
+    return new KvCache(this.layout.kv, capacity);
+  }
+
   #mask(total: number): RuntimeTensor {
     if (this.#maskOnes.length < total) {
       let size = this.#maskOnes.length;
@@ -194,11 +202,6 @@ export class DecoderSession {
     return createTensor(this.layout.maskType, this.#maskOnes.subarray(0, total), [1, total]);
   }
 
-  /**
-   * Feeds `ids` after what `cache` holds and returns the logits. With `allPositions` every
-   * position's row is returned ([ids.length × vocab]); otherwise only the last row, which the
-   * caller may read until the next call.
-   */
   async forward(ids: readonly number[], cache: KvCache, allPositions = false): Promise<Float32Array> {
     const past = cache.length;
     const total = past + ids.length;

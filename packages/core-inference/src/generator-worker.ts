@@ -1,26 +1,12 @@
 // The worker side of WorkerGenerator: owns a Generator on its own thread, so ONNX Runtime's
 // synchronous runs never block the main thread's event loop (HTTP, terminal redraws, Ctrl-C).
 import { parentPort } from 'node:worker_threads';
-import type { Logger } from '@shammah/provider';
 import { Generator } from './generator.js';
+import { postingLogger } from './thread-logger.js';
 import { type FromWorker, serializeError, type ToWorker, type WireStatus } from './worker-protocol.js';
 
 const port = parentPort!;
 const post = (message: FromWorker) => port.postMessage(message);
-
-function workerLogger(bindings: Record<string, unknown>): Logger {
-  const log =
-    (level: 'debug' | 'info' | 'warn' | 'error') =>
-    (object: unknown, message?: string): void =>
-      post({ type: 'log', level, bindings, object, ...(message !== undefined ? { message } : {}) });
-  return {
-    child: (more) => workerLogger({ ...bindings, ...more }),
-    debug: log('debug'),
-    info: log('info'),
-    warn: log('warn'),
-    error: log('error'),
-  };
-}
 
 let generator: Generator | undefined;
 const controllers = new Map<number, AbortController>();
@@ -54,7 +40,7 @@ port.on('message', (message: ToWorker) => {
     case 'init': {
       generator = Generator.create({
         ...message.options,
-        logger: workerLogger({}),
+        logger: postingLogger(post),
         onDownloadProgress: () => publishStatus(),
       });
       publishStatus();

@@ -13,11 +13,11 @@ import {
   type Timings,
   type TokenLogprob,
 } from '@shammah/provider';
+import type { Decoder, DecoderCache } from './decoder.js';
 import { DecoderSession } from './decoder-session.js';
 import { ModelNotFoundError, ModelNotReadyError, UnsupportedModelError } from './errors.js';
 import { type GenerationOptions, planSampling } from './generation-options.js';
 import { type DownloadProgress, downloadModel } from './hub-download.js';
-import { KvCache } from './kv-cache.js';
 import type { GenerationState } from './logits-processors.js';
 import { defaultCacheDir, isRepoId, snapshotDir } from './model-cache.js';
 import { familyOf, type ModelFamily, supportedModelTypes } from './model-family.js';
@@ -25,6 +25,7 @@ import { chooseVariant, type ModelFiles, readModelFiles } from './model-files.js
 import type { ExecutionProvider } from './onnx-runtime.js';
 import { argmax, logSoftmaxAt, SeededRandom, sample } from './sampler.js';
 import { TextStreamer } from './text-streamer.js';
+import { ThreadedDecoder } from './threaded-decoder.js';
 import { ChatTokenizer } from './tokenizer.js';
 
 /** Where the model is in its life. */
@@ -57,6 +58,12 @@ export interface GeneratorOptions {
   prefixCacheSize?: number;
   /** Tokens per prefill run; long prompts are fed in chunks of this size. Default 512. */
   prefillChunk?: number;
+  /**
+   * Run ONNX Runtime on a thread of its own, with the KV caches kept there. Default true: decoding
+   * is then as fast as the bare runtime allows however much the calling thread holds in memory,
+   * and the calling thread's event loop never waits for a step. False runs it on the calling thread.
+   */
+  sessionThread?: boolean;
   logger?: Logger;
 }
 
@@ -74,14 +81,14 @@ export type TokenEvent =
 
 interface PrefixEntry {
   tokens: number[];
-  cache: KvCache;
+  cache: DecoderCache;
 }
 
 interface Loaded {
   files: ModelFiles;
   family: ModelFamily;
   tokenizer: ChatTokenizer;
-  session: DecoderSession;
+  session: Decoder;
   variant: string;
   stopIds: Set<number>;
   contextLength: number;
@@ -234,11 +241,15 @@ export class Generator implements ChatModel {
     }
     const tokenizer = new ChatTokenizer(files, family);
     const { variant, path } = chooseVariant(files, this.#options.variant);
-    const session = await DecoderSession.open(path, files.config, {
+    const sessionOptions = {
       ...(this.#options.executionProviders ? { executionProviders: this.#options.executionProviders } : {}),
       ...(this.#options.threads ? { intraOpThreads: this.#options.threads } : {}),
       logger: this.#log,
-    });
+    };
+    const session: Decoder =
+      this.#options.sessionThread === false
+        ? await DecoderSession.open(path, files.config, sessionOptions)
+        : await ThreadedDecoder.open(path, files.config, sessionOptions);
     const stopIds = new Set<number>([
       ...asArray(files.generationConfig.eos_token_id),
       ...asArray(files.config.eos_token_id),
@@ -270,10 +281,7 @@ export class Generator implements ChatModel {
     return run;
   }
 
-  #takePrefix(
-    prompt: readonly number[],
-    layout: DecoderSession['layout'],
-  ): { cache: KvCache; reused: number } {
+  #takePrefix(prompt: readonly number[], session: Decoder): { cache: DecoderCache; reused: number } {
     let best = -1;
     let bestLength = 0;
     this.#prefixes.forEach((entry, index) => {
@@ -287,7 +295,7 @@ export class Generator implements ChatModel {
       const evicted =
         this.#prefixes.length >= (this.#options.prefixCacheSize ?? 1) ? this.#prefixes.shift() : undefined;
       // Reuse an evicted cache's buffers rather than allocating new ones.
-      const cache = evicted?.cache ?? new KvCache(layout.kv, Math.max(256, prompt.length + 64));
+      const cache = evicted?.cache ?? session.createCache(Math.max(256, prompt.length + 64));
       cache.truncate(0);
       return { cache, reused: 0 };
     }
@@ -298,13 +306,15 @@ export class Generator implements ChatModel {
     return { cache: entry!.cache, reused };
   }
 
-  #keepPrefix(tokens: number[], cache: KvCache): void {
+  #keepPrefix(tokens: number[], cache: DecoderCache): void {
     this.#prefixes.push({ tokens, cache });
-    while (this.#prefixes.length > (this.#options.prefixCacheSize ?? 1)) this.#prefixes.shift();
+    while (this.#prefixes.length > (this.#options.prefixCacheSize ?? 1))
+      this.#prefixes.shift()!.cache.release();
   }
 
   /** Drops the kept KV caches (for example after switching adapters). */
   clearPrefixCache(): void {
+    for (const entry of this.#prefixes) entry.cache.release();
     this.#prefixes = [];
   }
 
@@ -387,7 +397,7 @@ export class Generator implements ChatModel {
       generatedCounts: counts,
     };
     const started = performance.now();
-    const { cache, reused } = this.#takePrefix(prompt, session.layout);
+    const { cache, reused } = this.#takePrefix(prompt, session);
     let finishReason: 'stop' | 'length' | 'abort' = 'length';
     let firstTokenAt = 0;
     let prefillMs = 0;
@@ -511,9 +521,9 @@ export class Generator implements ChatModel {
   scoreContinuation(prompt: readonly number[], continuation: readonly number[]): Promise<number[]> {
     return this.#exclusive(async () => {
       const { session } = this.#require();
-      const cache = new KvCache(session.layout.kv, prompt.length + continuation.length);
+      const cache = session.createCache(prompt.length + continuation.length);
       const ids = [...prompt, ...continuation];
-      const logits = await session.forward(ids, cache, true);
+      const logits = await session.forward(ids, cache, true).finally(() => cache.release());
       const vocab = session.layout.vocabSize;
       return continuation.map((id, index) => {
         const row = logits.subarray((prompt.length - 1 + index) * vocab, (prompt.length + index) * vocab);
@@ -526,7 +536,8 @@ export class Generator implements ChatModel {
   logits(ids: readonly number[]): Promise<Float32Array> {
     return this.#exclusive(async () => {
       const { session } = this.#require();
-      return session.forward(ids, new KvCache(session.layout.kv, ids.length), true);
+      const cache = session.createCache(ids.length);
+      return session.forward(ids, cache, true).finally(() => cache.release());
     });
   }
 
@@ -534,7 +545,7 @@ export class Generator implements ChatModel {
   async dispose(): Promise<void> {
     await this.#loading;
     await this.#queue;
-    this.#prefixes = [];
+    this.clearPrefixCache();
     await this.#loaded?.session.release();
     this.#loaded = undefined;
     this.#status = { state: 'absent' };

@@ -1,3 +1,4 @@
+export type { Decoder, DecoderCache } from './decoder.js';
 export type { GraphLayout } from './decoder-session.js';
 export { DecoderSession, detectLayout } from './decoder-session.js';
 export {
@@ -43,6 +44,8 @@ export { availableExecutionProviders } from './onnx-runtime.js';
 export type { SamplerOptions } from './sampler.js';
 export { argmax, logSoftmaxAt, SeededRandom, sample } from './sampler.js';
 export { TextStreamer } from './text-streamer.js';
+export type { ThreadedDecoderOptions } from './threaded-decoder.js';
+export { ThreadedDecoder } from './threaded-decoder.js';
 export { ChatTokenizer, toTemplateMessages } from './tokenizer.js';
 export { WorkerGenerator } from './worker-generator.js';
 export type { WorkerGeneratorInit } from './worker-protocol.js';

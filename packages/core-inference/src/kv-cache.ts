@@ -1,3 +1,4 @@
+import type { DecoderCache } from './decoder.js';
 import { createTensor, type RuntimeTensor } from './onnx-runtime.js';
 
 /** Shape and names of a graph's key/value cache. */
@@ -17,7 +18,7 @@ type KvArray = Float32Array | Uint16Array;
  * output (present), so a decode step allocates nothing: the runtime writes `present` straight
  * into the other set, which becomes the next step's `past`.
  */
-export class KvCache {
+export class KvCache implements DecoderCache {
   readonly layout: KvLayout;
   /** Positions the cache holds. */
   #length = 0;
@@ -128,6 +129,9 @@ export class KvCache {
     }
     this.#length = length;
   }
+
+  /** Nothing to do: the buffers are ordinary JavaScript memory, freed when the cache is dropped. */
+  release(): void {}
 
   /** A copy of the first `length` positions (default all) into a fresh cache. */
   clone(length = this.#length): KvCache {

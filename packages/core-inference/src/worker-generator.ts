@@ -1,6 +1,4 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import {
   type ChatModel,
   type ChatRequest,
@@ -13,18 +11,13 @@ import {
 } from '@shammah/provider';
 import type { GenerationOptions } from './generation-options.js';
 import type { GeneratorOptions, GeneratorStatus, TokenEvent } from './generator.js';
+import { replayLog } from './thread-logger.js';
 import { deserializeError, type FromWorker, type ToWorker, type WireStatus } from './worker-protocol.js';
+import { startWorker } from './worker-script.js';
 
 type Pending = {
   push: (message: FromWorker) => void;
 };
-
-function workerScript(): URL {
-  const beside = new URL('./generator-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(beside))) return beside;
-  // Running from TypeScript sources (tests): use the built worker.
-  return new URL('../dist/generator-worker.js', import.meta.url);
-}
 
 /** A queue of messages for one request that an async iterator drains. */
 class Channel<T> {
@@ -91,7 +84,7 @@ export class WorkerGenerator implements ChatModel {
       this.#settle = resolve;
     });
     const { logger: _logger, onDownloadProgress, ...init } = options;
-    this.#worker = new Worker(workerScript());
+    this.#worker = startWorker('generator-worker.js');
     this.#worker.on('message', (message: FromWorker) => {
       switch (message.type) {
         case 'status':
@@ -107,11 +100,9 @@ export class WorkerGenerator implements ChatModel {
           }
           if (message.status.state === 'ready' || message.status.state === 'failed') this.#settle();
           break;
-        case 'log': {
-          const target = Object.keys(message.bindings).length ? this.#log.child(message.bindings) : this.#log;
-          target[message.level](message.object, message.message);
+        case 'log':
+          replayLog(this.#log, message);
           break;
-        }
         default:
           this.#pending.get(message.id)?.push(message);
       }

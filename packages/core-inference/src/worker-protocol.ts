@@ -10,6 +10,7 @@ import {
 } from './errors.js';
 import type { GenerationOptions } from './generation-options.js';
 import type { GeneratorOptions, GeneratorStatus, TokenEvent } from './generator.js';
+import type { LogMessage } from './thread-logger.js';
 
 /** Generator options that can cross a thread boundary (no functions, no logger). */
 export type WorkerGeneratorInit = Omit<GeneratorOptions, 'logger' | 'onDownloadProgress'>;
@@ -45,13 +46,7 @@ export type FromWorker =
   | { type: 'result'; id: number; value: unknown }
   | { type: 'end'; id: number }
   | { type: 'error'; id: number; error: SerializedError }
-  | {
-      type: 'log';
-      level: 'debug' | 'info' | 'warn' | 'error';
-      bindings: Record<string, unknown>;
-      object: unknown;
-      message?: string;
-    };
+  | LogMessage;
 
 export function serializeError(error: unknown): SerializedError {
   if (error instanceof ContextLengthError) {

@@ -1,0 +1,31 @@
+import type { GraphLayout } from './decoder-session.js';
+
+/** The key/value cache of one sequence, as the generation loop sees it. */
+export interface DecoderCache {
+  /** Positions the cache holds. */
+  readonly length: number;
+  /** Forgets every position from `length` on (for reusing a shared prefix). */
+  truncate(length: number): void;
+  /** Frees the cache's memory; the cache must not be used afterwards. */
+  release(): void;
+}
+
+/**
+ * A decoder graph that runs steps of a sequence against a KV cache. Two implementations: the
+ * `DecoderSession` runs on the calling thread; the `ThreadedDecoder` runs it on a thread of its own.
+ */
+export interface Decoder<Cache extends DecoderCache = DecoderCache> {
+  readonly layout: GraphLayout;
+  /** The execution provider the graph runs on. */
+  readonly executionProvider: string;
+  /** An empty cache with room for `capacity` positions (it grows when needed). */
+  createCache(capacity: number): Cache;
+  /**
+   * Feeds `ids` after what `cache` holds and returns the logits. With `allPositions` every
+   * position's row is returned ([ids.length × vocab]); otherwise only the last row, which the
+   * caller may read (and change) until the next call.
+   */
+  forward(ids: readonly number[], cache: Cache, allPositions?: boolean): Promise<Float32Array>;
+  /** Frees the graph. */
+  release(): Promise<void>;
+}
