@@ -208,6 +208,8 @@ def convert(source_path: Path, output: Path, options: ConvertOptions | None = No
                 "name": source.path.name,
                 "path": str(source.path),
                 "sha256": source.sha256,
+                # With the sha256, how base.locate_source finds the file once this path is gone.
+                **({"bytes": source.path.stat().st_size} if source.kind == "gguf" else {}),
             },
             "model": {
                 key: config.get(key)

