@@ -5,5 +5,5 @@ import { anthropic } from './test-support/wire-protocols.js';
 runTest({
   name: 'Anthropic',
   wire: anthropic,
-  create: ({ baseURL, apiKey, logger }) => createAnthropicTeacher({ baseURL, apiKey, logger }),
+  create: (settings) => createAnthropicTeacher(settings),
 });

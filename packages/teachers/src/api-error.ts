@@ -23,7 +23,7 @@ export interface FailedCall {
   cause?: unknown;
   /** Where the key may be found, for auth messages: `ANTHROPIC_API_KEY`. */
   keyHint?: string;
-  /** Secrets (the API key) to cut out of anything the error carries. */
+  /** Secrets (the API key, configured header values) to cut out of anything the error carries. */
   secrets?: readonly string[];
 }
 

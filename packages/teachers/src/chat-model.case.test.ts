@@ -8,16 +8,31 @@ import {
   type ToolDefinition,
 } from '@shammah/provider';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import type { RetryPolicy } from './retry.js';
 import { captureLogger } from './test-support/capture-logger.js';
 import { StubServer } from './test-support/stub-server.js';
 import type { WireProtocol } from './test-support/wire-protocols.js';
+
+/** The settings the suite gives a factory; pass them all on to the teacher's settings. */
+export interface ConformanceSettings {
+  baseURL: string;
+  apiKey: string;
+  logger: Logger;
+  /** Extra headers, when a case needs them (a gateway token). */
+  headers?: Record<string, string>;
+  /** Retry policy overrides, when a case needs a known back-off. */
+  retry?: Partial<RetryPolicy>;
+}
 
 /** How the conformance suite builds the model under test against its stand-in server. */
 export interface ConformanceTarget {
   name: string;
   wire: WireProtocol;
-  create(options: { baseURL: string; apiKey: string; logger: Logger }): ChatModel;
+  create(settings: ConformanceSettings): ChatModel;
 }
+
+const gatewayHeader = 'x-gateway-token';
+const gatewayToken = 'gw-secret-7d1f0c9a4be24e58a1c3';
 
 const getWeather: ToolDefinition = {
   name: 'get_weather',
@@ -52,8 +67,13 @@ export function runTest({ name, wire, create }: ConformanceTarget): void {
   describe(`${name} conforms to ChatModel`, () => {
     let server: StubServer;
     let logs: ReturnType<typeof captureLogger>;
-    const model = () =>
-      create({ baseURL: `${server.url}${wire.basePath}`, apiKey: wire.apiKey, logger: logs.logger });
+    const model = (extra: Pick<ConformanceSettings, 'headers' | 'retry'> = {}) =>
+      create({
+        baseURL: `${server.url}${wire.basePath}`,
+        apiKey: wire.apiKey,
+        logger: logs.logger,
+        ...extra,
+      });
 
     beforeAll(async () => {
       server = await StubServer.start();
@@ -258,6 +278,70 @@ export function runTest({ name, wire, create }: ConformanceTarget): void {
       expect(result.text).toBe(wire.expected.text);
       expect(server.requests).toHaveLength(2);
       expect(logs.text()).not.toContain(wire.apiKey);
+    });
+
+    test('a 5xx is retried after a back-off, then the answer arrives', async () => {
+      server.reply(wire.error('server'), wire.plain(false));
+      const started = performance.now();
+      const result = await model({ retry: { initialDelayMs: 400 } }).generate({ messages: question });
+      const elapsed = performance.now() - started;
+      expect(result.text).toBe(wire.expected.text);
+      expect(result.finishReason).toBe('stop');
+      expect(server.requests).toHaveLength(2);
+      // The back-off is 400 ms less up to a quarter of jitter; no retry-after was sent.
+      expect(elapsed).toBeGreaterThanOrEqual(290);
+      const retry = logs.entries.find(
+        (entry) => entry.level === 'warn' && /retrying/.test(entry.message ?? ''),
+      );
+      const fields = (retry?.object ?? {}) as { kind?: string; statusCode?: number; delayMs?: number };
+      expect(fields.kind).toBe('server');
+      expect(fields.statusCode).toBeGreaterThanOrEqual(500);
+      expect(fields.delayMs).toBeGreaterThanOrEqual(300);
+      expect(fields.delayMs).toBeLessThanOrEqual(400);
+    });
+
+    test('a streamed request that gets a 5xx is retried and streams the answer', async () => {
+      server.reply(wire.error('server'), wire.plain(true));
+      const started = performance.now();
+      const result = await collectStream(
+        model({ retry: { initialDelayMs: 200 } }).stream({ messages: question }),
+      );
+      expect(performance.now() - started).toBeGreaterThanOrEqual(140);
+      expect(result.text).toBe(wire.expected.text);
+      expect(result.finishReason).toBe('stop');
+      expect(server.requests).toHaveLength(2);
+      wire.assertRequest(server.requests[1]!, { stream: true });
+    });
+
+    test('5xx after 5xx gives up after the retries and throws a server error', async () => {
+      server.reply(wire.error('server'), wire.error('server'), wire.plain(false));
+      const error = await model({ retry: { initialDelayMs: 20, maxRetries: 1 } })
+        .generate({ messages: question })
+        .catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(ApiCallError);
+      expect((error as ApiCallError).kind).toBe('server');
+      expect((error as ApiCallError).isRetryable).toBe(true);
+      expect(server.requests).toHaveLength(2);
+    });
+
+    test('a secret header a server echoes in its error appears in no message, body or log', async () => {
+      server.reply((request) =>
+        wire.echoError(`unknown ${gatewayHeader}: ${request.headers[gatewayHeader]}`),
+      );
+      const error = await model({ headers: { [gatewayHeader]: gatewayToken } })
+        .generate({ messages: question })
+        .catch((caught: unknown) => caught);
+      // The header did go out, and the server did quote it back.
+      expect(server.requests[0]!.headers[gatewayHeader]).toBe(gatewayToken);
+      expect(error).toBeInstanceOf(ApiCallError);
+      const apiError = error as ApiCallError;
+      expect(apiError.kind).toBe('invalid-request');
+      expect(apiError.message).toContain(`unknown ${gatewayHeader}: [redacted]`);
+      expect(apiError.message).not.toContain(gatewayToken);
+      expect(String(apiError.responseBody)).toContain('[redacted]');
+      expect(String(apiError.responseBody)).not.toContain(gatewayToken);
+      expect(logs.entries.length).toBeGreaterThan(0);
+      expect(logs.text()).not.toContain(gatewayToken);
     });
   });
 }

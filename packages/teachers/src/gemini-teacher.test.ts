@@ -5,6 +5,5 @@ import { gemini } from './test-support/wire-protocols.js';
 runTest({
   name: 'Gemini',
   wire: gemini,
-  create: ({ baseURL, apiKey, logger }) =>
-    createGeminiTeacher({ baseURL, apiKey, logger, model: 'gemini-2.5-flash' }),
+  create: (settings) => createGeminiTeacher({ ...settings, model: 'gemini-2.5-flash' }),
 });

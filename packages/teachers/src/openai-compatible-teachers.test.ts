@@ -11,30 +11,29 @@ import { compatible, groq, mistral, openAI, xai } from './test-support/wire-prot
 runTest({
   name: 'OpenAI',
   wire: openAI,
-  create: ({ baseURL, apiKey, logger }) => createOpenAITeacher({ baseURL, apiKey, logger }),
+  create: (settings) => createOpenAITeacher(settings),
 });
 
 runTest({
   name: 'xAI',
   wire: xai,
-  create: ({ baseURL, apiKey, logger }) => createXaiTeacher({ baseURL, apiKey, logger }),
+  create: (settings) => createXaiTeacher(settings),
 });
 
 runTest({
   name: 'Mistral',
   wire: mistral,
-  create: ({ baseURL, apiKey, logger }) => createMistralTeacher({ baseURL, apiKey, logger }),
+  create: (settings) => createMistralTeacher(settings),
 });
 
 runTest({
   name: 'Groq',
   wire: groq,
-  create: ({ baseURL, apiKey, logger }) => createGroqTeacher({ baseURL, apiKey, logger }),
+  create: (settings) => createGroqTeacher(settings),
 });
 
 runTest({
   name: 'OpenAI-compatible server',
   wire: compatible,
-  create: ({ baseURL, apiKey, logger }) =>
-    createOpenAICompatibleTeacher({ baseURL, apiKey, logger, model: 'qwen2.5-coder:7b' }),
+  create: (settings) => createOpenAICompatibleTeacher({ ...settings, model: 'qwen2.5-coder:7b' }),
 });

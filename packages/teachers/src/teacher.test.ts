@@ -115,3 +115,33 @@ describe('the shared retry loop', () => {
     expect(teacher.costOf({ inputTokens: 1_000_000, outputTokens: 0 })).toBe(2);
   });
 });
+
+describe('header values are secrets', () => {
+  let server: StubServer;
+  beforeAll(async () => {
+    server = await StubServer.start();
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+  beforeEach(() => server.reset());
+
+  test('the token of a Bearer header is cut out of an error even when quoted without "Bearer"', async () => {
+    const token = 'cf-aig-0f3b9d2e7c1a4b6d8e0f';
+    server.reply((request) =>
+      openAI.echoError(
+        `gateway token ${String(request.headers['cf-aig-authorization']).replace(/^Bearer /, '')} is expired`,
+      ),
+    );
+    const teacher = createOpenAITeacher({
+      apiKey: openAI.apiKey,
+      baseURL: `${server.url}/v1`,
+      headers: { 'cf-aig-authorization': `Bearer ${token}` },
+    });
+    const error = await teacher.generate(question).catch((caught: unknown) => caught);
+    expect(server.requests[0]!.headers['cf-aig-authorization']).toBe(`Bearer ${token}`);
+    expect(error).toBeInstanceOf(ApiCallError);
+    expect((error as ApiCallError).message).toContain('gateway token [redacted] is expired');
+    expect((error as ApiCallError).responseBody).not.toContain(token);
+  });
+});

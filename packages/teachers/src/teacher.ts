@@ -49,7 +49,26 @@ export interface TeacherInit {
   settings: TeacherSettings;
   /** Where the key comes from, for auth error messages. */
   keyHint: string;
+  /** The API key(s) to cut out of errors; the values of `settings.headers` are added to them. */
   secrets: readonly string[];
+}
+
+/**
+ * Everything to redact: the API key and every configured header value, since headers carry credentials
+ * too (a gateway token, `Authorization`, `cf-aig-authorization`).
+ */
+function secretsOf(init: TeacherInit): readonly string[] {
+  const headerValues = Object.values(init.settings.headers ?? {}).filter(
+    (value): value is string => typeof value === 'string' && value.trim() !== '',
+  );
+  // A bearer header's token also appears on its own (`Bearer abc…` quoted as `abc…`).
+  const bearerTokens = headerValues
+    .map((value) => /^\s*(?:bearer|basic|token)\s+(\S+)\s*$/i.exec(value)?.[1])
+    .filter((token): token is string => token !== undefined);
+  // Longest first, so a value containing another is cut whole.
+  return [...new Set([...init.secrets, ...headerValues, ...bearerTokens])].sort(
+    (a, b) => b.length - a.length,
+  );
 }
 
 const nonStreamingFloorMs = 600_000;
@@ -110,7 +129,7 @@ export abstract class TeacherBase implements Teacher {
 
   constructor(init: TeacherInit) {
     const { settings } = init;
-    this.#init = init;
+    this.#init = { ...init, secrets: secretsOf(init) };
     this.provider = init.provider;
     this.modelId = init.modelId;
     this.name = settings.name ?? `${init.provider}:${init.modelId}`;

@@ -20,7 +20,10 @@ export interface WireProtocol {
   toolCall(stream: boolean): StubReply;
   /** A streamed plain answer that stops writing after its first text. */
   stalledPlain(): StubReply;
-  error(kind: 'auth' | 'rate-limit' | 'context-too-long', retryAfterSeconds?: number): StubReply;
+  /** A recorded error: a rejected key, a 429, a prompt too long, or a 5xx server failure. */
+  error(kind: 'auth' | 'rate-limit' | 'context-too-long' | 'server', retryAfterSeconds?: number): StubReply;
+  /** A 400 in the provider's own error shape whose message is `message` (a server quoting the request). */
+  echoError(message: string): StubReply;
   /** Asserts endpoint, method, credentials and the streaming flag of a received request. */
   assertRequest(request: RecordedRequest, options: { stream: boolean }): void;
   /** The tool definitions a request carried, normalized. */
@@ -53,6 +56,11 @@ interface OpenAIWireOptions {
   authFile: string;
   rateLimitFile: string;
   contextFile: string;
+  /** A 5xx body and its status. */
+  serverFile: string;
+  serverStatus: number;
+  /** How the provider shapes an error body: OpenAI's `{error:{…}}`, Mistral's flat one, xAI's `{code,error}`. */
+  errorShape: 'openai' | 'mistral' | 'xai';
   streamOptions: boolean;
   usage: Usage;
   toolCallUsage: Usage;
@@ -102,7 +110,22 @@ export function openAIWire(options: OpenAIWireOptions): WireProtocol {
           json: jsonFixture(file(options.rateLimitFile)),
         };
       }
+      if (kind === 'server')
+        return { status: options.serverStatus, json: jsonFixture(file(options.serverFile)) };
       return { status: 400, json: jsonFixture(file(options.contextFile)) };
+    },
+    echoError: (message) => {
+      if (options.errorShape === 'xai')
+        return { status: 400, json: { code: 'Client specified an invalid argument', error: message } };
+      if (options.errorShape === 'mistral')
+        return {
+          status: 400,
+          json: { object: 'error', message, type: 'invalid_request_error', param: null, code: null },
+        };
+      return {
+        status: 400,
+        json: { error: { message, type: 'invalid_request_error', param: null, code: null } },
+      };
     },
     assertRequest: (request, { stream }) => {
       expect(request.method).toBe('POST');
@@ -159,6 +182,9 @@ export const openAI = openAIWire({
   authFile: 'error-invalid-api-key.json',
   rateLimitFile: 'error-rate-limit.json',
   contextFile: 'error-context-length.json',
+  serverFile: 'error-server.json',
+  serverStatus: 500,
+  errorShape: 'openai',
   streamOptions: true,
   usage: { inputTokens: 19, outputTokens: 8 },
   toolCallUsage: { inputTokens: 82, outputTokens: 18 },
@@ -175,6 +201,9 @@ export const xai = openAIWire({
   authFile: 'error-incorrect-api-key.json',
   rateLimitFile: 'error-rate-limit.json',
   contextFile: 'error-context-length.json',
+  serverFile: 'error-server.json',
+  serverStatus: 503,
+  errorShape: 'xai',
   streamOptions: true,
   usage: { inputTokens: 19, outputTokens: 8 },
   toolCallUsage: { inputTokens: 82, outputTokens: 18 },
@@ -191,6 +220,9 @@ export const mistral = openAIWire({
   authFile: 'error-unauthorized.json',
   rateLimitFile: 'error-rate-limit.json',
   contextFile: 'error-context-length.json',
+  serverFile: 'error-server.json',
+  serverStatus: 503,
+  errorShape: 'mistral',
   streamOptions: false,
   usage: { inputTokens: 16, outputTokens: 8 },
   toolCallUsage: { inputTokens: 91, outputTokens: 24 },
@@ -207,6 +239,9 @@ export const groq = openAIWire({
   authFile: 'error-invalid-api-key.json',
   rateLimitFile: 'error-rate-limit.json',
   contextFile: 'error-context-length.json',
+  serverFile: 'error-server.json',
+  serverStatus: 503,
+  errorShape: 'openai',
   streamOptions: true,
   usage: { inputTokens: 18, outputTokens: 8 },
   toolCallUsage: { inputTokens: 224, outputTokens: 27 },
@@ -223,6 +258,9 @@ export const compatible = openAIWire({
   authFile: 'error-invalid-api-key.json',
   rateLimitFile: 'error-rate-limit.json',
   contextFile: 'error-context-length.json',
+  serverFile: 'error-server.json',
+  serverStatus: 500,
+  errorShape: 'openai',
   streamOptions: true,
   usage: { inputTokens: 19, outputTokens: 8 },
   toolCallUsage: { inputTokens: 82, outputTokens: 18 },
@@ -259,8 +297,17 @@ export const anthropic: WireProtocol = {
         json: jsonFixture('anthropic/error-rate-limit.json'),
       };
     }
+    if (kind === 'server') return { status: 500, json: jsonFixture('anthropic/error-api.json') };
     return { status: 400, json: jsonFixture('anthropic/error-prompt-too-long.json') };
   },
+  echoError: (message) => ({
+    status: 400,
+    json: {
+      type: 'error',
+      error: { type: 'invalid_request_error', message },
+      request_id: 'req_011CSHoEeqs5C35K2UUqR7G2',
+    },
+  }),
   assertRequest: (request, { stream }) => {
     expect(request.method).toBe('POST');
     expect(request.path).toBe('/v1/messages');
@@ -332,8 +379,13 @@ export const gemini: WireProtocol = {
     // Gemini says when to retry inside the body (RetryInfo, "1s"), not in a header.
     if (kind === 'rate-limit')
       return { status: 429, json: jsonFixture('gemini/error-resource-exhausted.json') };
+    if (kind === 'server') return { status: 503, json: jsonFixture('gemini/error-unavailable.json') };
     return { status: 400, json: jsonFixture('gemini/error-token-count.json') };
   },
+  echoError: (message) => ({
+    status: 400,
+    json: { error: { code: 400, message, status: 'INVALID_ARGUMENT' } },
+  }),
   assertRequest: (request, { stream }) => {
     expect(request.method).toBe('POST');
     const action = stream ? 'streamGenerateContent' : 'generateContent';
