@@ -27,6 +27,7 @@ export function runTest({ open }: { open: OpenDecoder }): void {
   for (const [fixture, variant] of [
     ['tiny-llama', 'fp32'],
     ['tiny-llama-fused', 'fused-fp32'],
+    ['tiny-qwen2', 'fp32'],
   ] as const) {
     describe(`decoder conformance on ${fixture} (${variant})`, () => {
       const dir = join(fixtures, fixture);
