@@ -10,7 +10,13 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 training="$root/training"
+# The lock files are resolved for CPython 3.11 (and uv may not download an interpreter: offline), so
+# take $SHAMMAH_PYTHON, else python3.11 when python3 is another version, else python3.
 python="${SHAMMAH_PYTHON:-python3}"
+if [ -z "${SHAMMAH_PYTHON:-}" ] && command -v python3.11 >/dev/null 2>&1 \
+  && ! python3 -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null; then
+  python=python3.11
+fi
 
 export UV_LINK_MODE=hardlink UV_PYTHON_DOWNLOADS=never
 [ -t 2 ] || export UV_NO_PROGRESS=1
@@ -21,13 +27,13 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1fs", b - a }'; }
 started="$(now)"
 
 if ! command -v "$python" >/dev/null 2>&1; then
-  log "error: $python not found; install Python 3.11 or set SHAMMAH_PYTHON"; exit 1
+  log "error: $python not found; install Python 3.11 (as python3 or python3.11) or set SHAMMAH_PYTHON"; exit 1
 fi
 python="$("$python" -c 'import sys; print(sys.executable)')"
 python_version="$("$python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')"
 case "$python_version" in
   3.11.*) ;;
-  *) log "error: Python 3.11 is required, $python is $python_version (set SHAMMAH_PYTHON)"; exit 1 ;;
+  *) log "error: Python 3.11 is required (the locks are resolved for it), $python is $python_version; install python3.11 or set SHAMMAH_PYTHON to one"; exit 1 ;;
 esac
 
 # Stamp of a venv: its lock file, the interpreter and the tools that built it.
