@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,12 +17,15 @@ interface HubOptions {
   cutAfter?: number;
   /** Serve these bytes instead of the real ones (a corrupt mirror). */
   corrupt?: boolean;
+  /** Send the first `bytes` of `file`, then hold the connection open without sending more. */
+  stall?: { file: string; bytes: number };
 }
 
 /** A stand-in for the Hub: `/api/models/{repo}/revision/{rev}` and `/{repo}/resolve/{rev}/{path}`, with ranges. */
 function startHub(files: Record<string, Buffer>, options: HubOptions) {
   const requests: Array<{ url: string; range?: string; auth?: string }> = [];
   let cut = options.cutAfter !== undefined;
+  const stalled: ServerResponse[] = [];
   const server = createServer((request: IncomingMessage, response) => {
     const url = request.url ?? '';
     requests.push({
@@ -64,6 +67,11 @@ function startHub(files: Record<string, Buffer>, options: HubOptions) {
       response.setHeader('content-range', `bytes ${start}-${data.length - 1}/${data.length}`);
     }
     response.setHeader('content-length', String(data.length - start));
+    if (options.stall?.file === name) {
+      response.write(data.subarray(start, start + options.stall.bytes));
+      stalled.push(response);
+      return;
+    }
     if (cut && name.endsWith('.onnx')) {
       cut = false;
       response.write(data.subarray(start, start + options.cutAfter!), () => {
@@ -76,6 +84,9 @@ function startHub(files: Record<string, Buffer>, options: HubOptions) {
   return new Promise<{ server: Server; endpoint: string; requests: typeof requests }>((resolve) => {
     server.listen(0, '127.0.0.1', () => {
       const { port } = server.address() as AddressInfo;
+      server.on('close', () => {
+        for (const response of stalled) response.socket?.destroy();
+      });
       resolve({ server, endpoint: `http://127.0.0.1:${port}`, requests });
     });
   });
@@ -147,6 +158,84 @@ describe('downloadModel', () => {
       /SHA-256/,
     );
     expect(await snapshotDir(REPO, 'main', cacheDir)).toBeUndefined();
+  });
+
+  it('shows no model while a download is under way, so a kill at any point leaves none', async () => {
+    const data = randomBytes(200_000);
+    const withData = { ...files, 'onnx/model_q4.onnx_data': data };
+    const hub = await startHub(withData, { stall: { file: 'onnx/model_q4.onnx_data', bytes: 50_000 } });
+    server = hub.server;
+    const stop = new AbortController();
+    const download = downloadModel({ repoId: REPO, cacheDir, endpoint: hub.endpoint, signal: stop.signal });
+    download.catch(() => {});
+    // Wait until the graph and the configuration are fetched and the weights are half-way.
+    const blobs = join(cacheDir, 'models--test-org--tiny-model', 'blobs');
+    const started = Date.now();
+    while (!(await readdir(blobs).catch(() => [])).some((name) => name.endsWith('.incomplete'))) {
+      if (Date.now() - started > 10_000) throw new Error('the download never reached the weights');
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(await snapshotDir(REPO, COMMIT, cacheDir)).toBeUndefined();
+    expect(await snapshotDir(REPO, 'main', cacheDir)).toBeUndefined();
+    expect(await listCachedModels(cacheDir)).toEqual([]);
+    stop.abort();
+    await expect(download).rejects.toBeInstanceOf(DownloadError);
+    expect(await listCachedModels(cacheDir)).toEqual([]);
+
+    // The next run resumes and the model appears with its weights.
+    server.close();
+    const again = await startHub(withData, {});
+    server = again.server;
+    const dir = await downloadModel({ repoId: REPO, cacheDir, endpoint: again.endpoint });
+    expect(Buffer.compare(await readFile(join(dir, 'onnx', 'model_q4.onnx_data')), data)).toBe(0);
+    expect((await listCachedModels(cacheDir)).map((model) => model.variants)).toEqual([['model_q4.onnx']]);
+  });
+
+  it('clears a snapshot folder a killed download was assembling, and never lists it', async () => {
+    const snapshots = join(cacheDir, 'models--test-org--tiny-model', 'snapshots');
+    // pid 999999999 is above any pid_max: the process that made this folder is gone.
+    const dead = join(snapshots, `.${COMMIT}.incomplete-999999999-0badf00d`);
+    await mkdir(join(dead, 'onnx'), { recursive: true });
+    await writeFile(join(dead, 'config.json'), '{"model_type":"llama"}');
+    await writeFile(join(dead, 'onnx', 'model_q4.onnx'), 'half');
+    expect(await listCachedModels(cacheDir)).toEqual([]);
+
+    const hub = await startHub(files, {});
+    server = hub.server;
+    await downloadModel({ repoId: REPO, cacheDir, endpoint: hub.endpoint });
+    expect(await readdir(snapshots)).toEqual([COMMIT]);
+    expect((await listCachedModels(cacheDir)).map((model) => model.revision)).toEqual([COMMIT]);
+  });
+
+  it('fetches external data named model.onnx.data as well as model.onnx_data', async () => {
+    const data = randomBytes(10_000);
+    const hub = await startHub(
+      {
+        ...files,
+        'onnx/model_q4.onnx.data': data,
+        'onnx/model.onnx_data': Buffer.from('the fp32 weights, not needed'),
+      },
+      {},
+    );
+    server = hub.server;
+    const dir = await downloadModel({ repoId: REPO, cacheDir, endpoint: hub.endpoint });
+    expect((await readdir(join(dir, 'onnx'))).sort()).toEqual(['model_q4.onnx', 'model_q4.onnx.data']);
+    expect(Buffer.compare(await readFile(join(dir, 'onnx', 'model_q4.onnx.data')), data)).toBe(0);
+  });
+
+  it('adds a second variant to a snapshot that has one, keeping the first', async () => {
+    const hub = await startHub(files, {});
+    server = hub.server;
+    const first = await downloadModel({ repoId: REPO, cacheDir, endpoint: hub.endpoint, variant: 'q4' });
+    const second = await downloadModel({ repoId: REPO, cacheDir, endpoint: hub.endpoint, variant: 'fp32' });
+    expect(second).toBe(first);
+    expect((await stat(join(first, 'config.json'))).isFile()).toBe(true);
+    expect((await listCachedModels(cacheDir)).map((model) => model.variants)).toEqual([
+      ['model.onnx', 'model_q4.onnx'],
+    ]);
+    expect(await readFile(join(first, 'onnx', 'model.onnx'), 'utf8')).toBe(
+      'fp32 graph that must not be fetched',
+    );
   });
 
   it('explains a missing repository', async () => {

@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { mkdir, open, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative } from 'node:path';
 import { type Logger, silentLogger } from '@shammah/provider';
 import { DownloadError } from './errors.js';
 import { defaultCacheDir, repoFolderName } from './model-cache.js';
@@ -74,8 +74,16 @@ export function selectFiles(siblings: readonly Sibling[], variant = 'auto'): Sib
     (sibling) =>
       CONFIG_FILES.includes(sibling.rfilename) ||
       sibling.rfilename === onnx ||
-      sibling.rfilename.startsWith(`${onnx}_data`),
+      isExternalDataOf(sibling.rfilename, onnx),
   );
+}
+
+/**
+ * Whether `name` holds external weights of the graph `onnx`: onnx-community names them
+ * `model.onnx_data` (and `model.onnx_data_1`, …), optimum and onnx's own tools `model.onnx.data`.
+ */
+function isExternalDataOf(name: string, onnx: string): boolean {
+  return name.startsWith(`${onnx}_data`) || name.startsWith(`${onnx}.data`);
 }
 
 async function sizeOf(path: string): Promise<number | undefined> {
@@ -100,9 +108,11 @@ async function writeAtomically(path: string, text: string): Promise<void> {
 
 /**
  * Downloads a model from the Hugging Face Hub into the hub cache layout
- * (`models--Org--Name/{blobs,snapshots,refs}`), resuming partial files, verifying sizes and SHA-256
- * sums, and moving each file into place only when complete. The `refs/` pointer that makes the
- * model visible is written last, so an interrupted download never looks like a complete model.
+ * (`models--Org--Name/{blobs,snapshots,refs}`), resuming partial files and verifying sizes and
+ * SHA-256 sums. A killed download never leaves a model that looks complete: every blob is fetched
+ * first; then a new snapshot folder is built under a temporary name and renamed into place whole
+ * (a variant added to an existing snapshot gets its ONNX graph linked after its external data,
+ * and a graph is what makes a variant visible); the `refs/` pointer is written last.
  * Returns the snapshot directory.
  */
 export async function downloadModel(options: DownloadOptions): Promise<string> {
@@ -146,6 +156,8 @@ export async function downloadModel(options: DownloadOptions): Promise<string> {
   const snapshot = join(repoDir, 'snapshots', info.sha);
   const totalBytes = files.reduce((sum, file) => sum + (file.lfs?.size ?? file.size ?? 0), 0);
   let doneBytes = 0;
+  const links: Array<{ file: string; blob: string }> = [];
+  await removeDeadStagingDirs(join(repoDir, 'snapshots'));
 
   for (const file of files) {
     const expectedSize = file.lfs?.size ?? file.size;
@@ -237,22 +249,88 @@ export async function downloadModel(options: DownloadOptions): Promise<string> {
       }
       await rename(partial, blob);
     }
-    await mkdir(dirname(target), { recursive: true });
-    const link = `${target}.${process.pid}.tmp`;
-    await rm(link, { force: true });
-    try {
-      await symlink(relative(dirname(target), blob), link);
-    } catch {
-      // File systems without symlinks get a copy, as huggingface_hub does on Windows.
-      await writeFile(link, await readFile(blob));
-    }
-    await rename(link, target);
+    links.push({ file: file.rfilename, blob });
     doneBytes += expectedSize ?? (await sizeOf(blob)) ?? 0;
     log.debug({ file: file.rfilename }, 'file downloaded');
   }
+  await publishSnapshot(snapshot, links);
   await mkdir(join(repoDir, 'refs'), { recursive: true });
   if (revision !== info.sha) await writeAtomically(join(repoDir, 'refs', revision), info.sha);
   options.onProgress?.({ file: '', downloadedBytes: totalBytes, totalBytes, fraction: 1 });
   log.info({ snapshot }, 'model downloaded');
   return snapshot;
+}
+
+const STAGING_MARK = '.incomplete-';
+
+/** Links `file` in `dir` to `blob` (a copy where the file system has no symlinks), atomically. */
+async function linkInto(dir: string, file: string, blob: string): Promise<void> {
+  const target = join(dir, file);
+  await mkdir(dirname(target), { recursive: true });
+  const link = `${target}.${process.pid}.tmp`;
+  await rm(link, { force: true });
+  try {
+    await symlink(relative(dirname(target), blob), link);
+  } catch {
+    // File systems without symlinks get a copy, as huggingface_hub does on Windows.
+    await writeFile(link, await readFile(blob));
+  }
+  await rename(link, target);
+}
+
+/**
+ * Puts the links of a finished download into `snapshot`. A new snapshot is built beside it under
+ * a dot name and renamed into place, so it appears whole or not at all. Into an existing one (another
+ * variant of the same commit) the graphs go last: a graph is what makes a variant visible, and by
+ * then its external data and the configuration are in place.
+ */
+async function publishSnapshot(snapshot: string, links: ReadonlyArray<{ file: string; blob: string }>) {
+  const graphsLast = [...links].sort(
+    (a, b) => Number(a.file.endsWith('.onnx')) - Number(b.file.endsWith('.onnx')),
+  );
+  if ((await sizeOf(snapshot)) === undefined) {
+    const staging = join(
+      dirname(snapshot),
+      `.${basename(snapshot)}${STAGING_MARK}${process.pid}-${randomBytes(4).toString('hex')}`,
+    );
+    try {
+      for (const { file, blob } of graphsLast) await linkInto(staging, file, blob);
+      await rename(staging, snapshot);
+      return;
+    } catch (error) {
+      await rm(staging, { recursive: true, force: true });
+      // Another download of the same commit published first: add our files to its snapshot.
+      if ((await sizeOf(snapshot)) === undefined) throw error;
+    }
+  }
+  for (const { file, blob } of graphsLast) {
+    const size = await sizeOf(join(snapshot, file));
+    if (size === undefined || size !== (await sizeOf(blob))) await linkInto(snapshot, file, blob);
+  }
+}
+
+/** Removes snapshot staging folders left by downloads whose process is gone (killed mid-way). */
+async function removeDeadStagingDirs(snapshots: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(snapshots);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const mark = name.indexOf(STAGING_MARK);
+    if (!name.startsWith('.') || mark < 0) continue;
+    const pid = Number.parseInt(name.slice(mark + STAGING_MARK.length), 10);
+    if (pid === process.pid || (Number.isInteger(pid) && isAlive(pid))) continue;
+    await rm(join(snapshots, name), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

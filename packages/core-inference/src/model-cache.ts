@@ -93,6 +93,8 @@ export async function listCachedModels(cacheDir = defaultCacheDir()): Promise<Ca
       continue;
     }
     for (const revision of revisions) {
+      // Dot names are snapshots still being assembled by a download (or left by a killed one).
+      if (revision.startsWith('.')) continue;
       const path = join(snapshots, revision);
       let variants: string[] = [];
       try {
