@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { writeFileAtomic } from './atomic-write.js';
-import { EditMatchError, FileAccessError } from './errors.js';
+import { EditMatchError, FileAccessError, throwIfToolAborted } from './errors.js';
 import { displayPath, resolvePhysicalPath } from './resolve-path.js';
 import { detectBinary } from './text-file.js';
 import { defineTool, type Tool } from './tool.js';
@@ -77,6 +77,7 @@ export function createEditTool(): Tool<z.output<typeof inputSchema>, EditToolDat
     },
     permissionTarget: (input) => ({ type: 'path', path: input.file_path }),
     async execute(input, context) {
+      throwIfToolAborted(context.signal, 'Edit');
       const file = await resolvePhysicalPath(input.file_path, context.cwd);
       const shown = displayPath(file, context.cwd);
       const stats = await stat(file).catch(() => undefined);
@@ -142,7 +143,7 @@ export function createEditTool(): Tool<z.output<typeof inputSchema>, EditToolDat
       const updated = input.replace_all
         ? original.split(oldString).join(newString)
         : original.slice(0, found[0]!) + newString + original.slice(found[0]! + oldString.length);
-      context.signal.throwIfAborted();
+      throwIfToolAborted(context.signal, 'Edit');
       await writeFileAtomic(file, updated);
 
       const firstLine = lineOf(original, found[0]!);

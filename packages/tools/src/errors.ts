@@ -139,3 +139,11 @@ export class ToolAbortedError extends ToolError {
     super('tool_aborted', `${toolName} was cancelled before it finished.`, options);
   }
 }
+
+/**
+ * Throws a {@link ToolAbortedError} for `toolName` when `signal` is aborted: tools call it before they
+ * start and before each step that cannot be undone (a rename), so a cancelled call changes nothing.
+ */
+export function throwIfToolAborted(signal: AbortSignal, toolName: string): void {
+  if (signal.aborted) throw new ToolAbortedError(toolName, { cause: signal.reason });
+}

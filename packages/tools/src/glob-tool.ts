@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { z } from 'zod';
-import { FileAccessError } from './errors.js';
+import { FileAccessError, throwIfToolAborted } from './errors.js';
 import { displayPath, resolvePhysicalPath } from './resolve-path.js';
 import { defineTool, type Tool } from './tool.js';
 import { walkFiles } from './walk-files.js';
@@ -46,6 +46,7 @@ export function createGlobTool(
     inputAliases: { glob: 'pattern', directory: 'path', dir: 'path' },
     permissionTarget: (input) => ({ type: 'path', path: input.path ?? '.' }),
     async execute(input, context) {
+      throwIfToolAborted(context.signal, 'Glob');
       let pattern = input.pattern.replace(/\\/g, '/');
       let root = await resolvePhysicalPath(input.path ?? '.', context.cwd);
       if (path.isAbsolute(pattern)) {

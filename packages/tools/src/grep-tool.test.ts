@@ -1,5 +1,7 @@
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createGrepTool } from './grep-tool.js';
+import { findRipgrep } from './ripgrep-backend.js';
 import { contextFor, tempDirectory, writeFiles } from './test-support/temp-project.js';
 
 async function project() {
@@ -66,5 +68,58 @@ describe('Grep backend choice', () => {
     const root = await project();
     const result = await createGrepTool().execute({ pattern: 'call' }, contextFor(root));
     expect(result.data?.backend).toBe('ripgrep');
+  });
+
+  it('auto with no ripgrep to be found picks JavaScript and still finds the matches', async () => {
+    const root = await project();
+    let lookups = 0;
+    const noRipgrep = async () => {
+      lookups++;
+      return undefined;
+    };
+    for (const ripgrep of [false as const, noRipgrep]) {
+      const result = await createGrepTool({ backend: 'auto', ripgrep }).execute(
+        { pattern: 'call\\(\\)', glob: '*.ts' },
+        contextFor(root),
+      );
+      expect(result.data?.backend).toBe('javascript');
+      expect(result.text).toBe('src/a.ts:2:function call() {}\nsrc/a.ts:3:call();\nsrc/b.ts:1:call();');
+    }
+    expect(lookups).toBe(1);
+  });
+
+  it('SHAMMAH_RIPGREP=off turns ripgrep off, a path picks the binary, a wrong path says so', async () => {
+    const root = await project();
+    const binary = await findRipgrep();
+    expect(binary).toBeDefined();
+    const saved = process.env.SHAMMAH_RIPGREP;
+    try {
+      process.env.SHAMMAH_RIPGREP = 'off';
+      const off = await createGrepTool().execute({ pattern: 'call' }, contextFor(root));
+      expect(off.data?.backend).toBe('javascript');
+      expect(off.data?.files.map((file) => path.relative(root, file.path))).toEqual([
+        'docs/long.md',
+        'src/a.ts',
+        'src/b.ts',
+      ]);
+      process.env.SHAMMAH_RIPGREP = binary;
+      const on = await createGrepTool().execute({ pattern: 'call' }, contextFor(root));
+      expect(on.data?.backend).toBe('ripgrep');
+      process.env.SHAMMAH_RIPGREP = path.join(root, 'no-rg-here');
+      await expect(createGrepTool().execute({ pattern: 'call' }, contextFor(root))).rejects.toMatchObject({
+        code: 'ripgrep_not_found',
+        message: expect.stringContaining('no-rg-here'),
+      });
+    } finally {
+      if (saved === undefined) delete process.env.SHAMMAH_RIPGREP;
+      else process.env.SHAMMAH_RIPGREP = saved;
+    }
+  });
+
+  it('backend ripgrep with no ripgrep is a clear error', async () => {
+    const root = await project();
+    await expect(
+      createGrepTool({ backend: 'ripgrep', ripgrep: false }).execute({ pattern: 'call' }, contextFor(root)),
+    ).rejects.toMatchObject({ code: 'ripgrep_not_found' });
   });
 });

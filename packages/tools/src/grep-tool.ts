@@ -1,16 +1,22 @@
 import { stat } from 'node:fs/promises';
 import { z } from 'zod';
-import { FileAccessError } from './errors.js';
+import { FileAccessError, ToolError, throwIfToolAborted } from './errors.js';
 import type { GrepBackend, GrepFileResult } from './grep-backend.js';
 import { createJavaScriptGrepBackend } from './javascript-grep-backend.js';
 import { displayPath, resolvePhysicalPath } from './resolve-path.js';
-import { createRipgrepBackend, findRipgrep } from './ripgrep-backend.js';
+import { createRipgrepBackend, findRipgrep, type RipgrepLookup } from './ripgrep-backend.js';
 import { defineTool, type Tool } from './tool.js';
 
 /** Settings of {@link createGrepTool}. */
 export interface GrepToolOptions {
   /** `auto` (default) uses ripgrep when found on PATH or through `@vscode/ripgrep`, else JavaScript. */
   backend?: 'auto' | 'ripgrep' | 'javascript' | GrepBackend;
+  /**
+   * How `auto` and `ripgrep` find the binary: `false` never uses ripgrep, a string is the binary, a
+   * function looks it up. Defaults to the `SHAMMAH_RIPGREP` environment variable (a path, or `off`),
+   * else `rg` on `PATH`, else `@vscode/ripgrep`.
+   */
+  ripgrep?: RipgrepLookup;
   /** Default cap on matching lines (content mode) or files (default 50, as the original Shammah). */
   maxResults?: number;
   /** Longer lines are cut in the output (default 300 characters). */
@@ -47,20 +53,33 @@ const inputSchema = z.object({
 
 let autoBackend: Promise<GrepBackend> | undefined;
 
-/** The backend `auto` picks: ripgrep when found, else JavaScript. */
-export function resolveGrepBackend(choice: GrepToolOptions['backend'] = 'auto'): Promise<GrepBackend> {
+/**
+ * The backend `auto` picks: ripgrep when found, else JavaScript. `ripgrep` says how to find it (see
+ * {@link GrepToolOptions.ripgrep}); without it, and without `SHAMMAH_RIPGREP`, the choice is cached.
+ */
+export function resolveGrepBackend(
+  choice: GrepToolOptions['backend'] = 'auto',
+  ripgrep?: RipgrepLookup,
+): Promise<GrepBackend> {
   if (typeof choice === 'object') return Promise.resolve(choice);
   if (choice === 'javascript') return Promise.resolve(createJavaScriptGrepBackend());
   if (choice === 'ripgrep') {
-    return findRipgrep().then((binary) => {
+    return findRipgrep(ripgrep).then((binary) => {
       if (!binary)
-        throw new Error('ripgrep was asked for but is neither on PATH nor installed via @vscode/ripgrep.');
+        throw new ToolError(
+          'ripgrep_not_found',
+          'Grep was set to the ripgrep backend, but ripgrep is neither on PATH nor installed via @vscode/ripgrep ' +
+            '(and SHAMMAH_RIPGREP names none). Install ripgrep, or use backend "auto" or "javascript".',
+        );
       return createRipgrepBackend(binary);
     });
   }
-  autoBackend ??= findRipgrep().then((binary) =>
-    binary ? createRipgrepBackend(binary) : createJavaScriptGrepBackend(),
-  );
+  const pick = () =>
+    findRipgrep(ripgrep).then((binary) =>
+      binary ? createRipgrepBackend(binary) : createJavaScriptGrepBackend(),
+    );
+  if (ripgrep !== undefined || process.env.SHAMMAH_RIPGREP !== undefined) return pick();
+  autoBackend ??= pick();
   return autoBackend;
 }
 
@@ -91,6 +110,7 @@ export function createGrepTool(
     },
     permissionTarget: (input) => ({ type: 'path', path: input.path ?? '.' }),
     async execute(input, context) {
+      throwIfToolAborted(context.signal, 'Grep');
       const root = await resolvePhysicalPath(input.path ?? '.', context.cwd);
       if (!(await stat(root).catch(() => undefined))) {
         throw new FileAccessError(
@@ -99,7 +119,7 @@ export function createGrepTool(
           `${input.path} does not exist. Pass an existing file or directory, or leave path out to search the working directory.`,
         );
       }
-      const backend = await resolveGrepBackend(options.backend);
+      const backend = await resolveGrepBackend(options.backend, options.ripgrep);
       const mode =
         input.output_mode === 'files_with_matches'
           ? 'files'

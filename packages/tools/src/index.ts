@@ -35,6 +35,7 @@ export {
   ToolAbortedError,
   ToolError,
   ToolInputError,
+  throwIfToolAborted,
   UnknownToolError,
   WebFetchError,
 } from './errors.js';
@@ -108,7 +109,8 @@ export { createReadTool } from './read-tool.js';
 export { isInsideDirectory, resolvePhysicalPath } from './resolve-path.js';
 export type { RestartToolData } from './restart-tool.js';
 export { createRestartTool } from './restart-tool.js';
-export { createRipgrepBackend, findRipgrep } from './ripgrep-backend.js';
+export type { RipgrepLookup } from './ripgrep-backend.js';
+export { createRipgrepBackend, findRipgrep, ripgrepFromEnvironment } from './ripgrep-backend.js';
 export type { RunToolCallOptions, ToolCallOutcome } from './run-tool-call.js';
 export { DEFAULT_MAX_OUTPUT_CHARS, runToolCall } from './run-tool-call.js';
 export type { ToolSystemPromptOptions } from './system-prompt.js';

@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { StringDecoder } from 'node:string_decoder';
 import { z } from 'zod';
-import { FileAccessError, ToolAbortedError } from './errors.js';
+import { FileAccessError, ToolAbortedError, throwIfToolAborted } from './errors.js';
 import { displayPath, resolvePhysicalPath } from './resolve-path.js';
 import { detectBinary, readHead, similarFileNames } from './text-file.js';
 import { defineTool, type Tool } from './tool.js';
@@ -60,6 +60,7 @@ export function createReadTool(
     maxOutputChars: maxChars + 2_000,
     permissionTarget: (input) => ({ type: 'path', path: input.file_path }),
     async execute(input, context) {
+      throwIfToolAborted(context.signal, 'Read');
       const file = await resolvePhysicalPath(input.file_path, context.cwd);
       const shown = displayPath(file, context.cwd);
       const stats = await stat(file).catch(() => undefined);

@@ -17,12 +17,56 @@ async function isExecutable(file: string): Promise<boolean> {
 
 let found: Promise<string | undefined> | undefined;
 
+/** Values of `SHAMMAH_RIPGREP` that turn ripgrep off. */
+const offValues = new Set(['', '0', 'off', 'none', 'false', 'no']);
+
 /**
- * Finds a ripgrep binary: `rg` on `PATH` first, then the one the optional `@vscode/ripgrep` package
- * ships (through its per-platform package). Resolves to `undefined` when there is none; the result is
- * cached.
+ * Where to find ripgrep, for {@link findRipgrep}: `false` never uses it, a string is the binary to use,
+ * a function looks it up (resolving to `undefined` when there is none).
  */
-export function findRipgrep(): Promise<string | undefined> {
+export type RipgrepLookup = false | string | (() => Promise<string | undefined>);
+
+/**
+ * Reads `SHAMMAH_RIPGREP`: unset gives `undefined` (search as usual); `off`, `none`, `0`, `false` or
+ * empty turn ripgrep off; anything else is the path of the binary to use.
+ */
+export function ripgrepFromEnvironment(
+  env: Record<string, string | undefined> = process.env,
+): RipgrepLookup | undefined {
+  const value = env.SHAMMAH_RIPGREP;
+  if (value === undefined) return undefined;
+  return offValues.has(value.trim().toLowerCase()) ? false : value.trim();
+}
+
+async function explicitBinary(binary: string, source: string): Promise<string> {
+  if (await isExecutable(binary)) return binary;
+  throw new ToolError(
+    'ripgrep_not_found',
+    `${source} names ripgrep at "${binary}", but no executable file is there. ` +
+      'Point it at an `rg` binary, or set SHAMMAH_RIPGREP=off to use the JavaScript search.',
+  );
+}
+
+/**
+ * Finds a ripgrep binary. An explicit `lookup` wins, then the `SHAMMAH_RIPGREP` environment variable
+ * (see {@link ripgrepFromEnvironment}); otherwise `rg` on `PATH` first, then the one the optional
+ * `@vscode/ripgrep` package ships (through its per-platform package). Resolves to `undefined` when
+ * there is none, and rejects when an explicit path is not an executable. The search of `PATH` and
+ * `@vscode/ripgrep` is cached.
+ *
+ * @example
+ * ```ts
+ * await findRipgrep(false); // undefined: the JavaScript backend will be used
+ * await findRipgrep('/opt/bin/rg'); // '/opt/bin/rg' if it is executable
+ * ```
+ */
+export function findRipgrep(lookup?: RipgrepLookup): Promise<string | undefined> {
+  const chosen = lookup ?? ripgrepFromEnvironment();
+  if (chosen === false) return Promise.resolve(undefined);
+  if (typeof chosen === 'string') {
+    return explicitBinary(chosen, lookup === undefined ? 'SHAMMAH_RIPGREP' : 'The ripgrep option');
+  }
+  if (typeof chosen === 'function') return chosen();
   found ??= (async () => {
     const executable = process.platform === 'win32' ? 'rg.exe' : 'rg';
     for (const directory of (process.env.PATH ?? '').split(path.delimiter)) {

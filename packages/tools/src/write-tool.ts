@@ -2,7 +2,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from './atomic-write.js';
-import { FileAccessError } from './errors.js';
+import { FileAccessError, throwIfToolAborted } from './errors.js';
 import { displayPath, resolvePhysicalPath } from './resolve-path.js';
 import { defineTool, type Tool } from './tool.js';
 
@@ -42,6 +42,7 @@ export function createWriteTool(): Tool<z.output<typeof inputSchema>, WriteToolD
     },
     permissionTarget: (input) => ({ type: 'path', path: input.file_path }),
     async execute(input, context) {
+      throwIfToolAborted(context.signal, 'Write');
       const file = await resolvePhysicalPath(input.file_path, context.cwd);
       const shown = displayPath(file, context.cwd);
       const stats = await stat(file).catch(() => undefined);
@@ -53,7 +54,7 @@ export function createWriteTool(): Tool<z.output<typeof inputSchema>, WriteToolD
         );
       }
       await mkdir(path.dirname(file), { recursive: true });
-      context.signal.throwIfAborted();
+      throwIfToolAborted(context.signal, 'Write');
       const { existed } = await writeFileAtomic(file, input.content);
       const bytes = Buffer.byteLength(input.content);
       const lines =
