@@ -67,6 +67,7 @@ async function ask(args: CliArguments): Promise<number> {
       ...(args.flags.direct ? { direct: true } : {}),
       ...(args.flags.tools === false ? { tools: false } : {}),
       ...(args.flags.debug ? { debug: true } : {}),
+      ...(args.flags.restoreSession ? { restoreSession: args.flags.restoreSession } : {}),
       signal: controller.signal,
     });
   } finally {

@@ -32,6 +32,24 @@ describe('parseCliArguments', () => {
     });
   });
 
+  it('takes --resume with or without an id, and --continue', () => {
+    expect(parseCliArguments(['--resume']).flags.restoreSession).toBe('pick');
+    expect(parseCliArguments(['-r', '--raw']).flags).toEqual({ restoreSession: 'pick', raw: true });
+    expect(parseCliArguments(['--resume', '20261206-093015-a1b2'])).toMatchObject({
+      command: 'repl',
+      flags: { restoreSession: '20261206-093015-a1b2' },
+    });
+    expect(parseCliArguments(['--resume=2026']).flags.restoreSession).toBe('2026');
+    // A question after --resume is a question, not an id.
+    expect(parseCliArguments(['--resume', 'what did we do?'])).toMatchObject({
+      command: 'ask',
+      question: 'what did we do?',
+      flags: { restoreSession: 'pick' },
+    });
+    expect(parseCliArguments(['--continue']).flags.restoreSession).toBe('latest');
+    expect(parseCliArguments(['--restore-session', 'abc']).flags.restoreSession).toBe('abc');
+  });
+
   it('explains bad input', () => {
     expect(() => parseCliArguments(['--max-tokens', '0', 'hi'])).toThrow(UsageError);
     expect(() => parseCliArguments(['--local', '--teacher'])).toThrow('Use --local or --teacher, not both.');

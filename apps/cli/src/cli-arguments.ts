@@ -18,6 +18,7 @@ export interface CliArguments {
     raw?: boolean;
     direct?: boolean;
     initialPrompt?: string;
+    /** A session id (or its start), `latest` (`--continue`) or `pick` (`--resume` without an id). */
     restoreSession?: string;
     debug?: boolean;
     tools?: boolean;
@@ -55,7 +56,8 @@ Options:
   --no-tools               offer the model no tools
   --raw, --no-tui          a plain line-by-line REPL instead of the full-screen one
   --initial-prompt <text>  send this as soon as the REPL is up
-  --restore-session <id>   continue a saved session (latest: the newest); -c is --restore-session latest
+  -r, --resume [id]        continue a saved session (without an id: pick one from a list)
+  -c, --continue           continue the latest session of this directory
   --debug                  log everything to ~/.shammah/cli.log
   -h, --help               this help
   -v, --version            the version
@@ -77,9 +79,10 @@ export function parseCliArguments(argv: readonly string[]): CliArguments {
   if (argv[0] === 'config' && !argv.includes('--help') && !argv.includes('-h')) {
     return { command: 'config', rest: argv.slice(1), question: '', flags: {} };
   }
+  const resume = takeResume(argv);
   let parsed: ReturnType<typeof parse>;
   try {
-    parsed = parse(argv);
+    parsed = parse(resume.argv);
   } catch (error) {
     throw new UsageError(`${(error as Error).message}. Run shammah --help for the options.`);
   }
@@ -104,8 +107,8 @@ export function parseCliArguments(argv: readonly string[]): CliArguments {
     ...(values.raw || values['no-tui'] ? { raw: true } : {}),
     ...(values.direct ? { direct: true } : {}),
     ...(values['initial-prompt'] ? { initialPrompt: values['initial-prompt'] } : {}),
-    ...(values['restore-session'] || values.continue
-      ? { restoreSession: values['restore-session'] ?? 'latest' }
+    ...(resume.session || values['restore-session'] || values.continue
+      ? { restoreSession: resume.session ?? values['restore-session'] ?? 'latest' }
       : {}),
     ...(values.debug ? { debug: true } : {}),
     ...(values['no-tools'] ? { tools: false } : {}),
@@ -128,6 +131,35 @@ export function parseCliArguments(argv: readonly string[]): CliArguments {
   const question = positionals.join(' ').trim();
   if (question || values.print || values.json) return { command: 'ask', rest: [], question, flags };
   return { command: 'repl', rest: [], question: '', flags };
+}
+
+const SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * Takes `--resume [id]` / `-r [id]` / `--resume=<id>` out of the arguments: its value is optional, which
+ * `parseArgs` cannot express. The next argument is the id when it looks like one (no spaces, no dash
+ * first); otherwise `pick`.
+ */
+function takeResume(argv: readonly string[]): { argv: string[]; session?: string } {
+  const rest: string[] = [];
+  let session: string | undefined;
+  for (let index = 0; index < argv.length; index++) {
+    const arg = argv[index]!;
+    if (arg === '--') {
+      rest.push(...argv.slice(index));
+      break;
+    }
+    if (arg.startsWith('--resume=')) {
+      session = arg.slice('--resume='.length) || 'pick';
+    } else if (arg === '--resume' || arg === '-r') {
+      const next = argv[index + 1];
+      if (next !== undefined && SESSION_ID.test(next)) {
+        session = next;
+        index++;
+      } else session = 'pick';
+    } else rest.push(arg);
+  }
+  return { argv: rest, ...(session ? { session } : {}) };
 }
 
 function parse(argv: readonly string[]) {

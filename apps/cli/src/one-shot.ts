@@ -1,5 +1,6 @@
 import type { FinishReason, Timings, ToolCall, Usage } from '@shammah/provider';
-import { createRuntime } from './runtime.js';
+import { SessionNotFoundError, type SessionRecord } from '@shammah/session';
+import { createRuntime, type Runtime } from './runtime.js';
 
 /** What a one-shot question needs. */
 export interface OneShotOptions {
@@ -21,6 +22,11 @@ export interface OneShotOptions {
   out?: NodeJS.WritableStream;
   /** Cancels the answer (Ctrl-C). */
   signal?: AbortSignal;
+  /**
+   * Continue a saved session: an id (or its start), or `latest` / `pick` for the newest of this
+   * directory (else the newest of all). The question and answer are saved to it.
+   */
+  restoreSession?: string;
 }
 
 /** The `--json` output. */
@@ -35,6 +41,17 @@ export interface OneShotResult {
   costUsd?: number;
   toolCalls: Array<ToolCall & { isError: boolean; result: string }>;
   error?: { code?: string; message: string };
+}
+
+/** The session `--resume` / `--continue` names; throws when an id matches none. */
+async function findSession(runtime: Runtime, wanted: string): Promise<SessionRecord> {
+  if (wanted !== 'latest' && wanted !== 'pick') return runtime.sessions.load(wanted);
+  const cwd = runtime.session.record.cwd;
+  const record = (await runtime.sessions.latest({ cwd })) ?? (await runtime.sessions.latest());
+  if (!record) {
+    throw new SessionNotFoundError('', runtime.sessions.directory);
+  }
+  return record;
 }
 
 /**
@@ -73,6 +90,11 @@ export async function answerOnce(options: OneShotOptions): Promise<number> {
   let ended = false;
   try {
     for (const notice of notices) process.stderr.write(`shammah: ${notice}\n`);
+    const resumed = options.restoreSession ? await findSession(runtime, options.restoreSession) : undefined;
+    if (resumed) {
+      runtime.session = runtime.sessions.open(resumed);
+      runtime.conversation.restore(resumed.messages);
+    }
     // One question is worth waiting for the local model: teachers answer a REPL while it loads.
     if (options.force !== 'teacher') await runtime.backend.ready();
     for await (const event of runtime.conversation.send(options.question, {
@@ -116,6 +138,10 @@ export async function answerOnce(options: OneShotOptions): Promise<number> {
         }
         result.answer = event.text || result.answer.trim();
       }
+    }
+    if (resumed) {
+      await runtime.session.update(runtime.conversation.messages);
+      await runtime.session.flush();
     }
   } finally {
     await runtime.close();

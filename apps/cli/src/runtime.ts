@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   ConfigError,
@@ -11,14 +9,25 @@ import {
 } from '@shammah/config';
 import type { Logger } from '@shammah/provider';
 import {
+  createSessionStore,
+  loadProjectInstructions,
+  type ProjectInstructions,
+  type Session,
+  type SessionStore,
+} from '@shammah/session';
+import {
   type AnyTool,
+  type AskUser,
   appendPermissionRules,
+  createAskUserQuestionTool,
   createCodingTools,
   createPermissionPolicy,
+  createPresentPlanTool,
   formatPermissionRule,
   type PermissionAsk,
   type PermissionPolicy,
   type PermissionRule,
+  type ReviewPlan,
   readPermissionRules,
 } from '@shammah/tools';
 import type { Backend } from './backend/backend.js';
@@ -45,6 +54,10 @@ export interface RuntimeOptions {
   onChange?: () => void;
   /** Tools on (default) or off for this run. */
   tools?: boolean;
+  /** Shows AskUserQuestion's question and returns the answer; without it the model is told no one can answer. */
+  askUser?: AskUser;
+  /** Shows PresentPlan's plan for approval; without it the model is told to describe the plan instead. */
+  reviewPlan?: ReviewPlan;
 }
 
 /** Everything a REPL or a one-shot answer runs on. */
@@ -56,7 +69,14 @@ export interface Runtime {
   permissions: PermissionPolicy;
   backend: Backend;
   conversation: Conversation;
-  sessionId: string;
+  /** The instruction files in the system prompt (constitution.md, AGENTS.md, CLAUDE.md), for `/memory`. */
+  instructions: ProjectInstructions;
+  /** Reads the instruction files again (after `/memory edit`) and puts them into the system prompt. */
+  reloadInstructions(): Promise<ProjectInstructions>;
+  /** The saved sessions in `sessions/`. */
+  sessions: SessionStore;
+  /** This conversation's saved session (replaced when another is resumed). */
+  session: Session;
   close(): Promise<void>;
 }
 
@@ -73,14 +93,20 @@ export async function readConfigOrDefaults(onNotice?: RuntimeOptions['onNotice']
   }
 }
 
-async function systemPrompt(paths: ShammahPaths, cwd: string): Promise<string> {
-  try {
-    const constitution = (await readFile(paths.constitution, 'utf8')).trim();
-    if (constitution) return `${constitution}\n\nThe working directory is ${cwd}.`;
-  } catch {
-    // No constitution.md: the default prompt.
-  }
-  return defaultSystemPrompt(cwd);
+/**
+ * The system prompt: Shammah's short default, then the user's constitution.md and the project's
+ * AGENTS.md / CLAUDE.md files (from the repository root down to `cwd`), each under a header.
+ */
+async function systemPrompt(
+  paths: ShammahPaths,
+  cwd: string,
+  logger: Logger,
+): Promise<{ text: string; instructions: ProjectInstructions }> {
+  const instructions = await loadProjectInstructions({ cwd, constitutionPath: paths.constitution, logger });
+  return {
+    text: [defaultSystemPrompt(cwd), instructions.text].filter(Boolean).join('\n\n'),
+    instructions,
+  };
 }
 
 /**
@@ -91,7 +117,14 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
   const paths = shammahPaths();
   const config = await readConfigOrDefaults(options.onNotice);
   const logger = await createLogger(paths.home, options.debug || config.features.debug_logging);
-  const tools = options.tools === false ? [] : createCodingTools({ restart: false });
+  const tools =
+    options.tools === false
+      ? []
+      : [
+          ...createCodingTools({ restart: false }),
+          createAskUserQuestionTool(options.askUser ? { ask: options.askUser } : {}),
+          createPresentPlanTool(options.reviewPlan ? { review: options.reviewPlan } : {}),
+        ];
 
   const savedRules = await readPermissionRules(paths.toolPatterns).catch((error: Error) => {
     options.onNotice?.(`${error.message} Its rules are ignored.`, 'warn');
@@ -142,15 +175,17 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     ...(options.onNotice ? { onNotice: options.onNotice } : {}),
     ...(options.onChange ? { onChange: options.onChange } : {}),
   });
+  const prompt = await systemPrompt(paths, options.cwd, logger);
   const conversation = new Conversation({
     backend,
     tools,
     permissions,
     cwd: options.cwd,
-    systemPrompt: await systemPrompt(paths, options.cwd),
+    systemPrompt: prompt.text,
     logger,
   });
-  return {
+  const sessions = createSessionStore({ directory: paths.sessions, logger });
+  const runtime: Runtime = {
     config,
     paths,
     logger,
@@ -158,7 +193,16 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     permissions,
     backend,
     conversation,
-    sessionId: randomUUID(),
+    instructions: prompt.instructions,
+    async reloadInstructions() {
+      const next = await systemPrompt(paths, options.cwd, logger);
+      conversation.systemPrompt = next.text;
+      runtime.instructions = next.instructions;
+      return next.instructions;
+    },
+    sessions,
+    session: sessions.create({ cwd: options.cwd }),
     close: () => backend.close(),
   };
+  return runtime;
 }

@@ -46,8 +46,10 @@ describe('plan mode', () => {
     // Planning offered only the read-only tools.
     const planning = teacher.requests[requestsBefore]!;
     expect(planning.tools?.map((tool) => tool.function.name).sort()).toEqual([
+      'AskUserQuestion',
       'Glob',
       'Grep',
+      'PresentPlan',
       'Read',
       'WebFetch',
     ]);
@@ -64,6 +66,35 @@ describe('plan mode', () => {
     const steps = teacher.requests.slice(requestsBefore + 1);
     expect(steps).toHaveLength(2);
     expect(steps[0]!.tools?.map((tool) => tool.function.name)).toContain('Bash');
+    // PresentPlan belongs to plan mode only.
+    expect(steps[0]!.tools?.map((tool) => tool.function.name)).not.toContain('PresentPlan');
+  });
+
+  it('shows a plan the model presents with PresentPlan, and an edited plan runs as edited', async () => {
+    const term = await start();
+    const requestsBefore = teacher.requests.length;
+    await term.type('/plan Add a notes file, and present it.');
+    await term.press('Enter');
+    const proposed = await term.waitFor('Run this plan?');
+    expect(proposed).toContain('⚙ PresentPlan');
+    expect(proposed).toMatch(/○ 1\. Write notes\.txt with a greeting/);
+    expect(proposed).toMatch(/○ 2\. Show notes\.txt/);
+    await term.press('e');
+    await term.waitFor('Edit the plan in the input');
+    await term.press('C-u');
+    await term.type('2. Print a goodbye');
+    await term.press('Enter');
+    const done = await term.waitFor('done: all 2 steps');
+    expect(done).toMatch(/● 2\. Print a goodbye/);
+    expect(done).not.toContain('PLAN MODE');
+    // The model was told what the user approved; then each step ran as its own turn.
+    const after = teacher.requests.slice(requestsBefore + 1);
+    expect(after).toHaveLength(2);
+    const told = after[0]!.messages.find((message) => message.role === 'tool');
+    expect(String(told?.content)).toContain(
+      'The user edited the plan and approved this version:\n1. Write notes.txt with a greeting\n2. Print a goodbye',
+    );
+    expect(String(after[1]!.messages.at(-1)?.content)).toContain('carry out step 2 only: Print a goodbye');
   });
 
   it('lets the user edit a proposed plan, then reject it and stay in plan mode', async () => {

@@ -78,6 +78,14 @@ export function runPlainRepl(options: ReplOptions): Promise<number> {
       exit(code) {
         finish(code);
       },
+      async suspend(run) {
+        rl.pause();
+        try {
+          return await run();
+        } finally {
+          rl.resume();
+        }
+      },
     };
     let editingPlan = false;
     let wasBusy = false;

@@ -1,5 +1,15 @@
-import type { RouteStreamPart } from '@shammah/provider';
-import type { PermissionAnswer, PermissionPrompt, ToolCallOutcome, ToolLoopDoneReason } from '@shammah/tools';
+import type { ChatMessage, RouteStreamPart } from '@shammah/provider';
+import type { SessionRecord } from '@shammah/session';
+import type {
+  PermissionAnswer,
+  PermissionPrompt,
+  PlanReview,
+  PresentedPlan,
+  ToolCallOutcome,
+  ToolLoopDoneReason,
+  UserQuestion,
+  UserQuestionAnswer,
+} from '@shammah/tools';
 import type { BackendStatus, RouteControls } from '../backend/backend.js';
 import type { Runtime, RuntimeOptions } from '../runtime.js';
 import type { ProgressEvent } from '../session/conversation.js';
@@ -40,6 +50,8 @@ export interface ReplView {
   refresh(): void;
   /** Leaves the REPL. */
   exit(code: number): void;
+  /** Hands the terminal to another program (an editor) while `run` runs, then takes it back. */
+  suspend?<T>(run: () => Promise<T>): Promise<T>;
 }
 
 /** How the REPL was started. */
@@ -48,7 +60,10 @@ export interface ReplOptions extends Omit<RuntimeOptions, 'ask' | 'onNotice' | '
   force?: 'local' | 'teacher';
   /** `--initial-prompt`: sent as soon as the REPL is up. */
   initialPrompt?: string;
-  /** `--restore-session [id]`: the session to continue (`latest` for the newest). */
+  /**
+   * The saved session to continue: an id (or the start of one), `latest` (`--continue`: the newest of
+   * this directory, else the newest of all), or `pick` (`--resume` without an id: a list to choose from).
+   */
   restoreSession?: string;
 }
 
@@ -58,11 +73,38 @@ interface TurnResult {
   text: string;
 }
 
+/** A plan the user approved through PresentPlan: its checklist and its steps. */
+interface ApprovedPlan {
+  entry: Extract<TranscriptEntry, { kind: 'plan' }>;
+  steps: string[];
+}
+
 const EXIT_WINDOW_MS = 3000;
 
 function firstLine(text: string, max = 100): string {
   const line = text.trim().split('\n')[0] ?? '';
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/** How long ago a time was, in words: "just now", "5 min ago", "3 h ago", "2 days ago". */
+function formatAge(time: number, now = Date.now()): string {
+  const minutes = Math.floor((now - time) / 60_000);
+  if (!Number.isFinite(minutes) || minutes < 1) return 'just now';
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h ago`;
+  return `${Math.floor(hours / 24)} days ago`;
+}
+
+/** Runs the user's editor on a file with the terminal handed over; resolves with its exit code. */
+async function runEditor(editor: string, file: string): Promise<number> {
+  const { spawn } = await import('node:child_process');
+  return new Promise((resolve) => {
+    // EDITOR may carry arguments ("code --wait"): the shell splits it, the path is quoted.
+    const child = spawn(`${editor} '${file.replace(/'/g, `'\\''`)}'`, { shell: true, stdio: 'inherit' });
+    child.on('error', () => resolve(127));
+    child.on('close', (code) => resolve(code ?? 1));
+  });
 }
 
 /** One line about a tool call's input: the path, command, pattern or URL. */
@@ -111,6 +153,12 @@ export class ReplController {
   #turn: AbortController | undefined;
   #queue: string[] = [];
   #editingPlan = false;
+  /** Someone (a plan being edited, a question answered in words) waits for the next input line. */
+  #inputWaiter: ((text: string | undefined) => void) | undefined;
+  /** A plan approved through PresentPlan in this turn, to run once the turn ends. */
+  #approvedPlan: ApprovedPlan | undefined;
+  /** PresentPlan was called in this turn (so its answer is not read as a plan). */
+  #presentedPlan = false;
   #lastInterrupt = 0;
   /** The model that gave the last answer (for training examples). */
   #lastAnswerModel: string | undefined;
@@ -166,6 +214,8 @@ export class ReplController {
       const runtime = await createRuntime({
         ...this.#options,
         ask: (prompt) => this.#askPermission(prompt),
+        askUser: (question, context) => this.#askUser(question, context.signal),
+        reviewPlan: (plan, context) => this.#reviewPresentedPlan(plan, context.signal),
         onNotice: (text, tone) => this.transcript.notice(text, tone),
         onChange: () => this.#view.refresh(),
       });
@@ -260,6 +310,13 @@ export class ReplController {
     if (!trimmed) return;
     void this.#history?.add(text).catch(() => undefined);
     if (this.#history) this.#view.setHistory(this.#history.entries);
+    if (this.#inputWaiter) {
+      const waiter = this.#inputWaiter;
+      this.#inputWaiter = undefined;
+      this.transcript.add({ kind: 'user', text });
+      waiter(text);
+      return;
+    }
     if (this.#turn) {
       this.#queue.push(text);
       this.transcript.notice(`Queued: ${firstLine(text, 60)}`, 'dim');
@@ -444,6 +501,16 @@ export class ReplController {
             stats.startedAt = performance.now();
             break;
           }
+          case 'compaction': {
+            const { compaction } = event;
+            this.transcript.notice(
+              compaction.method === 'shortened'
+                ? `The conversation no longer fit the model's context: long tool results were shortened (${compaction.tokensBefore} → ${compaction.tokensAfter} tokens).`
+                : `Earlier turns were summarised to fit the context: ${compaction.removedMessages} older messages became ${compaction.method === 'summary' ? 'a summary' : 'a list of your requests'} (${compaction.tokensBefore} → ${compaction.tokensAfter} tokens).`,
+              'info',
+            );
+            break;
+          }
           case 'tool-call-parse-error':
             this.transcript.notice(
               `The model wrote a tool call that could not be read: ${event.issue.message}`,
@@ -529,10 +596,158 @@ export class ReplController {
     }
   }
 
+  /**
+   * Waits for the user's next input line (typed while the turn waits); `undefined` when the turn is
+   * cancelled first.
+   */
+  #awaitInput(signal: AbortSignal): Promise<string | undefined> {
+    return new Promise((resolve) => {
+      if (signal.aborted) return resolve(undefined);
+      const waiter = (text: string | undefined) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(text);
+      };
+      const onAbort = () => {
+        if (this.#inputWaiter === waiter) this.#inputWaiter = undefined;
+        resolve(undefined);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#inputWaiter = waiter;
+    });
+  }
+
+  /** AskUserQuestion: the question with its choices (keys 1 to 9), or the user's own words. */
+  async #askUser(question: UserQuestion, signal: AbortSignal): Promise<UserQuestionAnswer> {
+    const previous = this.stats.phase;
+    this.stats.phase = 'asking';
+    this.#view.refresh();
+    try {
+      const shown = question.options.slice(0, 9);
+      let picked = 'other';
+      if (shown.length > 0) {
+        const details = shown
+          .filter((option) => option.description)
+          .map((option) => `${option.label}: ${option.description}`);
+        picked = await this.#view.choose<string>(
+          [
+            question.question,
+            ...details,
+            ...(question.multiSelect
+              ? ['(For several, pick "Type an answer" and write their numbers: 1,3)']
+              : []),
+          ].join('\n'),
+          [
+            ...shown.map((option, index) => ({
+              key: String(index + 1),
+              value: String(index),
+              label: option.label,
+            })),
+            { key: 'o', value: 'other', label: 'Type an answer' },
+          ],
+          signal,
+          'declined',
+        );
+      }
+      if (picked === 'declined') return { kind: 'declined', reason: 'the user dismissed the question' };
+      if (picked !== 'other') return { kind: 'selected', labels: [shown[Number(picked)]!.label] };
+      this.transcript.notice(
+        `${shown.length ? '' : `${question.question}\n`}Type your answer and press Enter.`,
+        'info',
+      );
+      this.#view.refresh();
+      const text = await this.#awaitInput(signal);
+      if (text === undefined || text.trim() === '') return { kind: 'declined' };
+      const { readUserAnswer } = await import('@shammah/tools');
+      return readUserAnswer(question, text);
+    } finally {
+      this.stats.phase = previous === 'asking' ? 'tool' : previous;
+      this.#view.refresh();
+    }
+  }
+
+  /** PresentPlan: shows the plan for approval; approving (or editing) ends the turn and runs it. */
+  async #reviewPresentedPlan(plan: PresentedPlan, signal: AbortSignal): Promise<PlanReview> {
+    this.#presentedPlan = true;
+    const entry = this.transcript.add({
+      kind: 'plan',
+      title: 'Proposed plan',
+      steps: plan.steps.map((step) => ({ text: step, state: 'pending' as const })),
+      status: 'waiting for your approval',
+    });
+    const previous = this.stats.phase;
+    this.stats.phase = 'asking';
+    this.#view.refresh();
+    try {
+      const choice = await this.#view.choose<'approve' | 'edit' | 'reject'>(
+        'Run this plan?',
+        [
+          { key: 'a', value: 'approve', label: 'Approve and run it' },
+          { key: 'e', value: 'edit', label: 'Edit it first' },
+          { key: 'r', value: 'reject', label: 'Reject it' },
+        ],
+        signal,
+        'reject',
+      );
+      if (choice === 'approve') {
+        this.#approvedPlan = { entry, steps: plan.steps };
+        return { decision: 'approve' };
+      }
+      if (choice === 'edit') {
+        this.transcript.update(entry, (shown) => {
+          shown.status = 'being edited';
+        });
+        this.#view.setInput(formatPlan(plan.steps));
+        this.transcript.notice(
+          'Edit the plan in the input (one numbered step per line), then press Enter.',
+          'dim',
+        );
+        this.#view.refresh();
+        const edited = await this.#awaitInput(signal);
+        const steps = edited === undefined ? [] : parsePlan(edited);
+        if (steps.length > 0) {
+          this.transcript.update(entry, (shown) => {
+            shown.steps = steps.map((step) => ({ text: step, state: 'pending' as const }));
+          });
+          this.#approvedPlan = { entry, steps };
+          return { decision: 'edit', plan: formatPlan(steps) };
+        }
+        this.transcript.notice('That has no numbered steps; the plan is rejected.', 'warn');
+      }
+      this.transcript.update(entry, (shown) => {
+        shown.status = 'rejected';
+      });
+      if (signal.aborted) return { decision: 'reject', feedback: 'The user cancelled.' };
+      this.transcript.notice(
+        'Plan rejected. Say what to change and press Enter (Ctrl+C: no comment). Still in plan mode.',
+        'dim',
+      );
+      this.#view.refresh();
+      const feedback = await this.#awaitInput(signal);
+      return { decision: 'reject', feedback: feedback ?? '' };
+    } finally {
+      this.stats.phase = previous === 'asking' ? 'tool' : previous;
+      this.#view.refresh();
+    }
+  }
+
   async #planTurn(text: string): Promise<void> {
     this.transcript.add({ kind: 'user', text });
+    this.#approvedPlan = undefined;
+    this.#presentedPlan = false;
     const result = await this.#runTurn(text, { mode: 'plan' });
-    if (result?.reason !== 'answered') return;
+    // Set by #reviewPresentedPlan while the turn ran.
+    const approved = this.#approvedPlan as ApprovedPlan | undefined;
+    this.#approvedPlan = undefined;
+    if (result?.reason === 'plan-approved' && approved) {
+      this.stats.planMode = false;
+      this.transcript.update(approved.entry, (plan) => {
+        plan.title = 'Plan';
+        plan.status = 'approved, running';
+      });
+      await this.#executePlan(approved.entry, approved.steps);
+      return;
+    }
+    if (result?.reason !== 'answered' || this.#presentedPlan) return;
     const steps = parsePlan(result.text);
     if (steps.length === 0) {
       this.transcript.notice(
@@ -721,6 +936,9 @@ export class ReplController {
       case 'status':
         this.transcript.notice(await this.#statusReport(), 'info');
         return;
+      case 'memory':
+        await this.#memory(args);
+        return;
       case 'patterns': {
         const runtime = await this.#runtimeOrNotice();
         if (!runtime) return;
@@ -837,6 +1055,7 @@ export class ReplController {
       `Last:      ${stats.route ? `${stats.route} · ${stats.model ?? ''} · ${stats.reason ?? ''}` : '—'}${stats.outputTokens !== undefined ? ` · ${stats.inputTokens}→${stats.outputTokens} tok` : ''}${stats.tokensPerSecond ? ` · ${stats.tokensPerSecond.toFixed(1)} tok/s` : ''}${stats.latencyMs !== undefined ? ` · first token ${formatDuration(stats.latencyMs)}` : ''}`,
       `Session:   ${stats.sessionTokens} tokens · ${formatCost(stats.costUsd)} · ${runtime?.conversation.messages.length ?? 0} messages`,
     ];
+    if (runtime) lines.push(`Saved as:  ${runtime.session.id} (shammah --resume ${runtime.session.id})`);
     if (runtime) lines.push(`Home:      ${runtime.paths.home}`);
     return lines.join('\n');
   }
@@ -844,33 +1063,150 @@ export class ReplController {
   async #saveSession(): Promise<void> {
     const runtime = this.#runtime;
     if (!runtime || runtime.conversation.messages.length === 0) return;
-    const { saveSession } = await import('../session/session-store.js');
-    await saveSession(runtime.paths.sessions, runtime.sessionId, runtime.conversation.messages).catch(
-      () => undefined,
-    );
+    await runtime.session.update(runtime.conversation.messages, {
+      ...(this.#lastAnswerModel ? { model: this.#lastAnswerModel } : {}),
+    });
   }
 
-  async #restore(id: string): Promise<void> {
+  /** `--resume`, `--continue`: finds the saved session and continues it here. */
+  async #restore(wanted: string): Promise<void> {
     const runtime = this.#runtime;
     if (!runtime) return;
-    const { loadSession } = await import('../session/session-store.js');
     try {
-      const session = await loadSession(runtime.paths.sessions, id);
-      runtime.conversation.restore(session.messages);
-      for (const message of session.messages) {
-        const content =
-          typeof message.content === 'string'
-            ? message.content
-            : message.content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('\n');
-        if (!content) continue;
-        if (message.role === 'user') this.transcript.add({ kind: 'user', text: content });
-        else if (message.role === 'assistant')
-          this.transcript.add({ kind: 'assistant', text: content, streaming: false });
-      }
-      this.transcript.notice(`Restored session ${session.id} (${session.messages.length} messages).`, 'dim');
+      let record: SessionRecord | undefined;
+      if (wanted === 'pick') record = await this.#pickSession(runtime);
+      else if (wanted === 'latest') {
+        record =
+          (await runtime.sessions.latest({ cwd: this.#options.cwd })) ?? (await runtime.sessions.latest());
+        if (!record) {
+          this.transcript.notice(
+            `There is no saved session in ${runtime.sessions.directory} yet; this is a new one.`,
+            'warn',
+          );
+        }
+      } else record = await runtime.sessions.load(wanted);
+      if (!record) return;
+      runtime.session = runtime.sessions.open(record);
+      runtime.conversation.restore(record.messages);
+      this.#showRestored(record.messages);
+      this.transcript.notice(
+        `Restored session ${record.id} (${record.messages.length} messages${record.cwd !== this.#options.cwd ? `, from ${record.cwd}` : ''}).`,
+        'dim',
+      );
     } catch (error) {
-      this.transcript.notice((error as Error).message, 'error');
+      this.transcript.notice(`${(error as Error).message} Starting a new session.`, 'error');
     }
+  }
+
+  /** `--resume` without an id: the latest sessions to pick from (Esc: a new one). */
+  async #pickSession(runtime: Runtime): Promise<SessionRecord | undefined> {
+    const { sessions, skipped } = await runtime.sessions.list({ limit: 9 });
+    for (const problem of skipped) this.transcript.notice(problem.message, 'warn');
+    if (sessions.length === 0) {
+      this.transcript.notice(`There are no saved sessions in ${runtime.sessions.directory} yet.`, 'warn');
+      return undefined;
+    }
+    const picked = await this.#view.choose<string>(
+      'Resume which session?',
+      [
+        ...sessions.map((session, index) => ({
+          key: String(index + 1),
+          value: session.id,
+          label: `${session.title} · ${formatAge(Date.parse(session.updatedAt))} · ${session.messageCount} messages · ${session.id}`,
+        })),
+        { key: 'n', value: 'new', label: 'Start a new session' },
+      ],
+      new AbortController().signal,
+      'new',
+    );
+    return picked === 'new' ? undefined : runtime.sessions.load(picked);
+  }
+
+  /** Shows a restored conversation's messages as the transcript. */
+  #showRestored(messages: readonly ChatMessage[]): void {
+    for (const message of messages) {
+      const content =
+        typeof message.content === 'string'
+          ? message.content
+          : message.content.flatMap((part) => (part.type === 'text' ? [part.text] : [])).join('\n');
+      if (message.role === 'assistant' && typeof message.content !== 'string') {
+        for (const part of message.content)
+          if (part.type === 'tool-call')
+            this.transcript.add({
+              kind: 'tool',
+              call: { id: part.id, name: part.name, input: part.input },
+              output: '',
+            });
+      }
+      if (!content) continue;
+      if (message.role === 'user' && content.startsWith('Summary of the earlier conversation'))
+        this.transcript.notice('Earlier turns were summarised to fit the context.', 'dim');
+      else if (message.role === 'user') this.transcript.add({ kind: 'user', text: content });
+      else if (message.role === 'assistant')
+        this.transcript.add({ kind: 'assistant', text: content, streaming: false });
+    }
+  }
+
+  /** `/memory`: the instruction files in the system prompt; `/memory edit` opens the user-wide one. */
+  async #memory(args: string): Promise<void> {
+    const runtime = await this.#runtimeOrNotice();
+    if (!runtime) return;
+    const { instructionFiles, readInstructionFile } = await import('@shammah/session');
+    if (args === 'edit' || args.startsWith('edit ')) {
+      const file = runtime.paths.constitution;
+      const editor = process.env.VISUAL || process.env.EDITOR;
+      if (!editor) {
+        this.transcript.notice(
+          `Your instructions for every project are in ${file}. Set EDITOR (or VISUAL) to open it from here with /memory edit.`,
+          'info',
+        );
+        return;
+      }
+      const { mkdir } = await import('node:fs/promises');
+      const { dirname } = await import('node:path');
+      await mkdir(dirname(file), { recursive: true });
+      const code = await (this.#view.suspend ?? ((run) => run()))(() => runEditor(editor, file));
+      if (code !== 0) {
+        this.transcript.notice(
+          `${editor} exited with code ${code}; ${file} is as the editor left it.`,
+          'warn',
+        );
+      }
+      const instructions = await runtime.reloadInstructions();
+      this.transcript.notice(
+        `Reloaded: ${instructions.sources.length} instruction file${instructions.sources.length === 1 ? '' : 's'} in the system prompt.`,
+        'dim',
+      );
+      return;
+    }
+    if (args) {
+      this.transcript.notice(
+        'Usage: /memory shows the instruction files; /memory edit opens yours.',
+        'error',
+      );
+      return;
+    }
+    const instructions = await runtime.reloadInstructions();
+    const files = await instructionFiles({
+      cwd: this.#options.cwd,
+      constitutionPath: runtime.paths.constitution,
+    });
+    const lines = ['Instruction files (added to the system prompt, the most specific last):'];
+    for (const file of files) {
+      const source = instructions.sources.find((candidate) => candidate.path === file.path);
+      const state = source
+        ? `loaded, ${source.chars} characters${source.truncated ? `, cut to ${source.content.length}` : ''}`
+        : file.exists
+          ? 'not loaded (empty or the same as another)'
+          : 'not present';
+      lines.push(`  ${file.path} (${state}): ${file.description}`);
+    }
+    for (const source of instructions.sources) {
+      const text = await readInstructionFile(source.path).catch(() => source.content);
+      lines.push('', `── ${source.path}`, text.trimEnd());
+    }
+    lines.push('', '/memory edit opens your file for every project in $EDITOR.');
+    this.transcript.notice(lines.join('\n'), 'info');
   }
 
   /** Stops the answer and frees the model. */

@@ -51,6 +51,11 @@ export const SLASH_COMMANDS: readonly SlashCommandInfo[] = [
     summary: 'backend, models, daemon, tokens and cost',
   },
   { name: 'patterns', usage: '/patterns', summary: 'the permission rules in force' },
+  {
+    name: 'memory',
+    usage: '/memory [edit]',
+    summary: 'the instruction files in the prompt (AGENTS.md, CLAUDE.md, yours); edit opens yours',
+  },
   { name: 'exit', aliases: ['quit', 'q'], usage: '/exit', summary: 'leave (also /quit, Ctrl-D)' },
 ];
 

@@ -10,6 +10,7 @@ import type {
   Usage,
 } from '@shammah/provider';
 import { collectStream } from '@shammah/provider';
+import { createCompactor } from '@shammah/session';
 import { type AnyTool, type PermissionPolicy, runToolLoop, type ToolLoopEvent } from '@shammah/tools';
 import type { Backend, DecisionSummary, RouteControls } from '../backend/backend.js';
 import { PLAN_MODE_PROMPT, readOnlyTools } from './plan.js';
@@ -48,7 +49,7 @@ export interface ConversationOptions {
   tools: readonly AnyTool[];
   permissions: PermissionPolicy;
   cwd: string;
-  /** The system prompt (the user's constitution.md, or Shammah's short default). */
+  /** The system prompt (Shammah's short default and the instruction files). */
   systemPrompt: string;
   /** Most model turns per message (the original allowed 10 tool iterations). */
   maxTurns?: number;
@@ -69,9 +70,20 @@ export class Conversation {
   readonly #options: ConversationOptions;
   #messages: ChatMessage[] = [];
   #last: { query: string; answer: string; decisionId?: string; route?: string } | undefined;
+  #systemPrompt: string;
 
   constructor(options: ConversationOptions) {
     this.#options = options;
+    this.#systemPrompt = options.systemPrompt;
+  }
+
+  /** The system prompt sent with every turn; set it when the instruction files change. */
+  get systemPrompt(): string {
+    return this.#systemPrompt;
+  }
+
+  set systemPrompt(text: string) {
+    this.#systemPrompt = text;
   }
 
   /** The messages so far (without the system prompt). */
@@ -117,8 +129,14 @@ export class Conversation {
       options.onProgress?.(event);
     });
     const plan = options.mode === 'plan';
-    const tools = options.noTools ? [] : plan ? readOnlyTools(this.#options.tools) : this.#options.tools;
-    const system = plan ? `${this.#options.systemPrompt}\n\n${PLAN_MODE_PROMPT}` : this.#options.systemPrompt;
+    const tools = options.noTools
+      ? []
+      : plan
+        ? readOnlyTools(this.#options.tools)
+        : this.#options.tools.filter((tool) => tool.name !== 'PresentPlan');
+    const system = plan ? `${this.#systemPrompt}\n\n${PLAN_MODE_PROMPT}` : this.#systemPrompt;
+    // Summaries are written by the same routed model, without reporting them as the turn's figures.
+    const summarizer = this.#options.backend.model({ ...options.controls });
     const messages: ChatMessage[] = [
       { role: 'system', content: system },
       ...this.#messages,
@@ -133,6 +151,11 @@ export class Conversation {
       messages,
       maxTurns: this.#options.maxTurns ?? 10,
       toolCalls: 'native',
+      compact: createCompactor({
+        model,
+        summarizer,
+        logger: this.#options.logger,
+      }),
       ...(options.signal ? { signal: options.signal } : {}),
       logger: this.#options.logger,
     })) {

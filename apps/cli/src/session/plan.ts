@@ -3,9 +3,11 @@ import type { AnyTool } from '@shammah/tools';
 /** Added to the system prompt in plan mode. */
 export const PLAN_MODE_PROMPT = [
   'You are in plan mode. Do not change anything: no edits, no writes, no commands that modify files.',
-  'First research what you need with the read-only tools (Read, Glob, Grep, WebFetch).',
-  'Then answer with a short plan as a numbered list, one step per line ("1. …", "2. …"),',
-  'each step a concrete action. Do not carry the plan out: the user approves it first.',
+  'First research what you need with the read-only tools (Read, Glob, Grep, WebFetch);',
+  'if only the user can decide something, ask with AskUserQuestion.',
+  'Then present a short plan as a numbered list, one concrete action per step ("1. …", "2. …"):',
+  'with the PresentPlan tool when you have it, else as your answer.',
+  'Do not carry the plan out: the user approves it first.',
 ].join(' ');
 
 /** Tools plan mode may use: those that only read. */

@@ -26,6 +26,12 @@ const SPINNER = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', 
 /** Rendered transcript kept in the scrollback box; older entries drop off the top. */
 const MAX_RENDERED_ENTRIES = 400;
 
+/** blessed's screen leaves and re-enters the alternate screen with these (missing from its types). */
+interface AltScreen {
+  leave(): void;
+  enter(): void;
+}
+
 interface PendingChoice {
   question: string;
   choices: Choice<string>[];
@@ -116,6 +122,8 @@ export function runTui(options: TuiOptions): Promise<number> {
     let choice: PendingChoice | undefined;
     let stickToBottom = true;
     let exited = false;
+    /** An editor has the terminal (`/memory edit`). */
+    let suspended = false;
     let firstFrame = true;
     const rendered = new Map<TranscriptEntry, string>();
 
@@ -153,6 +161,28 @@ export function runTui(options: TuiOptions): Promise<number> {
       },
       exit(code) {
         shutdown(code);
+      },
+      async suspend(run) {
+        // The editor gets the terminal as the user left it before Shammah: main screen, cooked mode.
+        suspended = true;
+        frames.stop();
+        stdin.off('data', onData);
+        stdin.pause();
+        stdout.write(LEAVE_MODES);
+        (screen as unknown as AltScreen).leave();
+        if (stdin.isTTY) stdin.setRawMode(false);
+        try {
+          return await run();
+        } finally {
+          if (stdin.isTTY) stdin.setRawMode(true);
+          (screen as unknown as AltScreen).enter();
+          stdout.write(ENTER_MODES);
+          stdin.on('data', onData);
+          stdin.resume();
+          suspended = false;
+          rendered.clear();
+          frames.now();
+        }
       },
     };
     const controller = new ReplController(view, options);
@@ -244,7 +274,7 @@ export function runTui(options: TuiOptions): Promise<number> {
     }
 
     function draw(): void {
-      if (exited) return;
+      if (exited || suspended) return;
       const spinner = SPINNER[Math.floor(performance.now() / 80) % SPINNER.length]!;
       const width = (screen.width as number) || 80;
       const height = (screen.height as number) || 24;
