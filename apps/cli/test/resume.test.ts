@@ -150,6 +150,25 @@ describe('resuming saved sessions', () => {
     await term.press('Enter');
     await term.waitFor('Noted: And now?');
     expect(history(teacher.requests.at(-1)!)[0]).toBe('user: The secret word is walrus.');
+
+    // /clear starts a new session; the resumed one keeps its conversation.
+    await term.type('/clear');
+    await term.press('Enter');
+    await term.waitFor('New conversation.');
+    await term.type('Fresh start.');
+    await term.press('Enter');
+    await term.waitFor('Noted: Fresh start.');
+    let sessions: SavedSession[] = [];
+    for (let attempt = 0; attempt < 50 && sessions.length < 3; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      sessions = await readSessions();
+    }
+    expect(sessions.map((session) => session.title).sort()).toEqual([
+      'Fresh start.',
+      'The secret word is pelican.',
+      'The secret word is walrus.',
+    ]);
+    expect(sessions.find((session) => session.id === walrus.id)?.messages).toHaveLength(4);
   });
 
   it('answers a piped question in a resumed session, and explains an unknown id', async () => {

@@ -860,6 +860,9 @@ export class ReplController {
         return;
       case 'clear':
         this.#runtime?.conversation.clear();
+        // The cleared conversation stays saved; the new one gets a session of its own.
+        if (this.#runtime)
+          this.#runtime.session = this.#runtime.sessions.create({ cwd: this.#options.cwd });
         this.transcript.clear();
         this.stats.sessionTokens = 0;
         this.transcript.notice('New conversation.', 'dim');
