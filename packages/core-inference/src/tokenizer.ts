@@ -90,6 +90,11 @@ export class ChatTokenizer {
   readonly #family: ModelFamily;
   /** Ids of every special (added) token, so decoding can drop them. */
   readonly specialIds: ReadonlySet<number>;
+  /**
+   * Whether the chat template shows the model tool definitions. Some templates of a family that
+   * otherwise has them (DeepSeek-R1-Distill-Qwen among the Qwen2 models) ignore `tools` entirely.
+   */
+  readonly supportsTools: boolean;
 
   constructor(files: ModelFiles, family: ModelFamily) {
     this.#family = family;
@@ -113,6 +118,30 @@ export class ChatTokenizer {
         .filter(([, token]) => token.special)
         .map(([id]) => id),
     );
+    const source = files.chatTemplate ?? FALLBACK_CHATML;
+    this.supportsTools = /\btools\b/.test(source);
+    if (family.systemRole && !this.#keepsSystemTurn()) this.#family = { ...family, systemRole: false };
+  }
+
+  /**
+   * Whether the template renders a system turn: some raise on one (Gemma, Mistral v0.1) and some
+   * silently drop it (early Phi-3), so a system prompt has to go into the first user turn instead.
+   */
+  #keepsSystemTurn(): boolean {
+    const marker = 'c2h5-system-probe';
+    try {
+      const text = this.#template.render({
+        messages: [
+          { role: 'system', content: marker },
+          { role: 'user', content: 'hello' },
+        ],
+        add_generation_prompt: true,
+        ...this.#specialTokens,
+      });
+      return text.includes(marker);
+    } catch {
+      return false;
+    }
   }
 
   /** Token ids of a text, without special tokens added around it. */
