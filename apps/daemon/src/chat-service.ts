@@ -1,6 +1,6 @@
 import type { ChatModel, ChatRequest, ChatStreamPart, Logger, Usage } from '@shammah/provider';
 import type { DaemonMetrics } from './daemon-metrics.js';
-import { ShuttingDownError, UnknownModelError } from './errors.js';
+import { NoTeacherError, ShuttingDownError, UnknownModelError } from './errors.js';
 import { DAEMON_OPTIONS_KEY, type LocalChatModel } from './local-chat-model.js';
 import type { SessionStore } from './session-store.js';
 
@@ -11,6 +11,9 @@ export interface RouteInfo {
   model: string;
   reason?: string;
 }
+
+/** The model name that sends a request to a teacher whatever the router would decide. */
+export const TEACHER_MODEL_NAME = 'teacher';
 
 /** A model a request may name, as `GET /v1/models` lists it. */
 export interface ServedModelInfo {
@@ -102,6 +105,13 @@ export class ChatService {
     if (local) {
       list.push({ id: local.modelId, ownedBy: 'local', description: 'The local model' });
     }
+    if (teachers.length > 0) {
+      list.push({
+        id: TEACHER_MODEL_NAME,
+        ownedBy: 'shammah',
+        description: 'Shammah: a teacher, whatever the router would decide (the first that answers)',
+      });
+    }
     for (const teacher of teachers) {
       list.push({
         id: teacher.modelId,
@@ -119,6 +129,11 @@ export class ChatService {
     if (name === defaultModelName || name === 'auto') return { model: served };
     if (local && (name === 'local' || name === local.modelId)) {
       return routed ? { model: served, routerModel: 'local' } : { model: local };
+    }
+    if (name === TEACHER_MODEL_NAME) {
+      // Forcing a teacher that does not exist must not quietly answer with the local model.
+      if (teachers.length === 0) throw new NoTeacherError(this.models().map((entry) => entry.id));
+      return routed ? { model: served, routerModel: TEACHER_MODEL_NAME } : { model: teachers[0]! };
     }
     const teacher = teachers.find(
       (candidate) =>

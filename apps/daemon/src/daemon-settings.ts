@@ -1,11 +1,15 @@
 import { join } from 'node:path';
-import { configuredModel, loadConfig, type ShammahConfig } from '@shammah/config';
+import { configuredModel, loadConfig, type ShammahConfig, shammahPaths } from '@shammah/config';
+import { createAdapterStore, createTrainingCoordinator, createTrainingQueue } from '@shammah/lora';
 import type { ChatModel, Logger } from '@shammah/provider';
-import { createRouter } from '@shammah/router';
+import { createRouter, type Router, RoutingLearning } from '@shammah/router';
 import { createTeacher, type TeacherConfig } from '@shammah/teachers';
+import { confidenceFromThreshold } from './confidence-threshold.js';
+import type { DaemonTraining } from './daemon-training.js';
 import { DaemonConfigError } from './errors.js';
 import type { RunDaemonOptions } from './lifecycle.js';
 import { createLocalModel } from './local-model.js';
+import { resolveServedModel, type ServedModel } from './served-model.js';
 
 /** The local model the daemon runs when neither flags nor config.toml name one. */
 export const DEFAULT_LOCAL_MODEL = 'HuggingFaceTB/SmolLM2-135M-Instruct';
@@ -60,9 +64,11 @@ function teachersFrom(config: ShammahConfig, logger: Logger): ChatModel[] {
 }
 
 /**
- * The daemon's settings from config.toml (`[server]`, `[backend]`, `[[teachers]]`) and the command
- * line: the local model (created here, loading in the background), the teachers, and the router
- * over them.
+ * The daemon's settings from config.toml (`[server]`, `[backend]`, `[[teachers]]`, `[router]`,
+ * `[lora]`) and the command line: the local model (the active LoRA adapter's, else the base model;
+ * created here, loading in the background), the teachers, the router over them with its learning
+ * (`router_stats.json` in Shammah's home, as the CLI keeps it) and confidence check, and the training
+ * queue feedback and teacher answers go to.
  */
 export async function daemonSettings(
   flags: DaemonFlags,
@@ -79,13 +85,25 @@ export async function daemonSettings(
         'Add a key to api_keys (or pass --api-key), or set auth_enabled = false.',
     );
   }
+  const confidence = confidenceFromThreshold(config.router.confidence_threshold);
   const teachers = teachersFrom(config, logger);
+  const paths = shammahPaths(flags.home);
   const modelName = flags.model ?? configuredModel(config) ?? DEFAULT_LOCAL_MODEL;
   const useLocal = !flags.noLocal && (flags.model !== undefined || backend.enabled !== false);
-  const local = useLocal
+  const adapters = createAdapterStore({ dir: paths.adapters, logger });
+  const served: ServedModel | undefined = useLocal
+    ? await resolveServedModel({ model: modelName, adapters })
+    : undefined;
+  if (served) {
+    logger.info(
+      { model: modelName, load: served.load, kind: served.resolved.kind, version: served.resolved.version },
+      `serving ${served.resolved.kind === 'adapter' ? `adapter ${served.resolved.version}` : 'the base model'}: ${served.resolved.reason}`,
+    );
+  }
+  const local = served
     ? (
         await createLocalModel({
-          model: modelName,
+          model: served.load,
           variant: flags.variant ?? backend.variant,
           maxSessions,
           download: !flags.noDownload,
@@ -94,6 +112,29 @@ export async function daemonSettings(
         })
       ).generator
     : undefined;
+  const queue = createTrainingQueue({ path: paths.trainingQueue, logger });
+  const training: DaemonTraining = {
+    coordinator: createTrainingCoordinator({
+      base: { modelId: modelName, dir: served?.baseDir ?? modelName },
+      settings: config.lora,
+      home: flags.home,
+      queue,
+      store: adapters,
+      logger,
+    }),
+    learnFromTeachers: config.lora.learn_from_teachers,
+    ...(served ? { servedModel: served.resolved } : {}),
+  };
+  const learning = config.router.learning
+    ? await RoutingLearning.open({ path: paths.routerStats, logger }).catch((error: unknown) => {
+        logger.warn(
+          { path: paths.routerStats, error: (error as Error).message },
+          'routing learning is off: its statistics could not be opened',
+        );
+        return undefined;
+      })
+    : undefined;
+  let router: Router | undefined;
   return {
     home: flags.home,
     host,
@@ -105,10 +146,23 @@ export async function daemonSettings(
     ...(flags.shutdownGraceMs !== undefined ? { shutdownGraceMs: flags.shutdownGraceMs } : {}),
     ...(local ? { local } : {}),
     teachers,
-    route: (models) => createRouter({ ...models, logger }),
+    route: (models) => {
+      router = createRouter({
+        ...models,
+        ...(learning ? { learning } : {}),
+        ...(confidence ? { confidence } : {}),
+        logger,
+      });
+      return router;
+    },
+    training,
     logger,
     version: flags.version,
     dispose: async () => {
+      // Saves the routing statistics; stops a training this daemon started (the queue and the served
+      // adapter stay intact), so no trainer outlives the daemon.
+      await (router ? router.close() : learning?.close())?.catch(() => undefined);
+      await training.coordinator.cancel().catch(() => undefined);
       await local?.dispose();
     },
   };

@@ -3,6 +3,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
+import { createTeacherLearner } from '@shammah/lora';
 import {
   type ChatModel,
   type ChatRequest,
@@ -16,6 +17,7 @@ import { anthropicMessage, messageId, streamAnthropicMessage } from './anthropic
 import { countTokensRequestSchema, messagesRequestSchema } from './anthropic-schema.js';
 import { type ChatRun, ChatService, type RunContext } from './chat-service.js';
 import { DaemonMetrics } from './daemon-metrics.js';
+import { asLearningRouter, type DaemonTraining, type LearningRouter } from './daemon-training.js';
 import {
   AuthenticationError,
   DaemonConfigError,
@@ -23,17 +25,22 @@ import {
   NotFoundError,
   ShuttingDownError,
 } from './errors.js';
+import { registerFeedbackEndpoint } from './feedback-endpoint.js';
 import { type ErrorProtocol, errorBody, errorHeaders, protocolOfPath, toHttpError } from './http-errors.js';
 import type { LocalChatModel } from './local-chat-model.js';
 import { toChatRequest } from './openai-request.js';
 import { chatCompletion, completionId, streamChatCompletion } from './openai-response.js';
 import { chatCompletionRequestSchema } from './openai-schema.js';
+import { openApiDocument } from './openapi-document.js';
 import { QueuedChatModel } from './queued-chat-model.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody, validateBody } from './request-body.js';
 import { FairRequestQueue } from './request-queue.js';
+import { RouterMetrics } from './router-metrics.js';
 import { SessionStore, validateSessionId } from './session-store.js';
 import { sseResponse } from './sse.js';
+import { registerStatusEndpoint } from './status-endpoint.js';
 import { TextToolCallModel } from './text-tool-call-model.js';
+import { registerTrainingStatusEndpoint } from './training-status-endpoint.js';
 
 /** The daemon's default address: 127.0.0.1:11435 (11434 is Ollama's). */
 export const DEFAULT_HOST = '127.0.0.1';
@@ -48,7 +55,8 @@ export interface DaemonOptions {
   /**
    * Builds the model that answers requests from the local model (already queued and tool-capable) and
    * the teachers: the router (`createRouter` from `@shammah/router`). Without it the local model
-   * answers, or the first teacher when there is no local model.
+   * answers, or the first teacher when there is no local model. A `Router` also gets feedback from
+   * `POST /v1/feedback`, its decisions counted in `/metrics` and its learning shown in `/v1/status`.
    */
   route?: (models: { local?: LocalChatModel; teachers: readonly ChatModel[] }) => ChatModel;
   /** Default 127.0.0.1. Any other address requires `apiKeys`. */
@@ -79,6 +87,11 @@ export interface DaemonOptions {
   version?: string;
   /** Include Node's process metrics in /metrics. Default true. */
   defaultMetrics?: boolean;
+  /**
+   * LoRA learning: the training queue `POST /v1/feedback` (and, opted in, teacher answers) write to,
+   * and what `GET /v1/training/status` reports. Without it feedback only updates the router.
+   */
+  training?: DaemonTraining;
 }
 
 /** Where a listening daemon is. */
@@ -126,6 +139,8 @@ export interface Daemon {
   readonly sessions: SessionStore;
   readonly metrics: DaemonMetrics;
   readonly queue: FairRequestQueue;
+  /** The router, when `route` returned a `Router` from `@shammah/router`. */
+  readonly router: LearningRouter | undefined;
 }
 
 /** Variables a request carries through the app. */
@@ -262,6 +277,21 @@ export function createDaemon(options: DaemonOptions = {}): Daemon {
         '[backend] model_repo, or add a [[teachers]] entry.',
     );
   }
+  const router = asLearningRouter(served);
+  const routerMetrics = router ? new RouterMetrics(metrics.registry) : undefined;
+  const learnFromTeacher =
+    options.training?.learnFromTeachers === true
+      ? createTeacherLearner({
+          settings: { learn_from_teachers: true },
+          queue: options.training.coordinator.queue,
+          coordinator: options.training.coordinator,
+          logger: log,
+        })
+      : undefined;
+  const unsubscribe = router?.onDecision((decision) => {
+    routerMetrics?.observe(decision);
+    if (learnFromTeacher && decision.route === 'teacher') void learnFromTeacher(decision);
+  });
   const service = new ChatService({
     served,
     routed: options.route !== undefined,
@@ -377,7 +407,8 @@ export function createDaemon(options: DaemonOptions = {}): Daemon {
       new NotFoundError(
         `There is no ${c.req.method} ${c.req.path} endpoint. The daemon serves POST /v1/chat/completions, ` +
           'GET /v1/models, POST /v1/messages, POST /v1/messages/count_tokens, GET|DELETE /v1/session/{id}, ' +
-          'GET /health and GET /metrics.',
+          'POST /v1/feedback, GET /v1/training/status, GET /v1/status, GET /health, GET /metrics and ' +
+          'GET /openapi.json (which describes them all).',
       ),
       protocolOfPath(c.req.path),
     ),
@@ -408,6 +439,7 @@ export function createDaemon(options: DaemonOptions = {}): Daemon {
     'x-request-id': c.get('requestId'),
     'x-shammah-route': run.route.route,
     'x-shammah-model': run.route.model,
+    ...(run.route.reason ? { 'x-shammah-reason': run.route.reason } : {}),
     ...(sessionId ? { 'x-session-id': sessionId } : {}),
   });
 
@@ -599,6 +631,15 @@ export function createDaemon(options: DaemonOptions = {}): Daemon {
     return c.json({ id, object: 'session.deleted', deleted: true });
   });
 
+  registerFeedbackEndpoint(app, { router, training: options.training, maxBodyBytes });
+  registerTrainingStatusEndpoint(app, options.training);
+  registerStatusEndpoint(app, { health, router, training: options.training });
+
+  app.get('/openapi.json', (c) => {
+    c.set('routeLabel', '/openapi.json');
+    return c.json(openApiDocument({ version, ...(address ? { serverUrl: address.url } : {}) }));
+  });
+
   app.get('/health', (c) => {
     c.set('routeLabel', '/health');
     return c.json(health());
@@ -607,12 +648,15 @@ export function createDaemon(options: DaemonOptions = {}): Daemon {
   app.get('/metrics', async (c) => {
     c.set('routeLabel', '/metrics');
     metrics.setModelState(options.local?.status.state);
+    if (router) routerMetrics?.update(router.snapshot());
     return c.body(await metrics.registry.metrics(), 200, { 'content-type': metrics.registry.contentType });
   });
 
   app.get('/', (c) => {
     c.set('routeLabel', '/');
-    return c.text(`Shammah daemon ${version} is running. See GET /health, /v1/models.\n`);
+    return c.text(
+      `Shammah daemon ${version} is running. See GET /health, /v1/status, /v1/models, /openapi.json.\n`,
+    );
   });
 
   return {
@@ -623,6 +667,7 @@ export function createDaemon(options: DaemonOptions = {}): Daemon {
     sessions,
     metrics,
     queue,
+    router,
     health,
     listen() {
       if (server) return Promise.reject(new DaemonStartError('The daemon is already listening.'));
@@ -674,6 +719,7 @@ export function createDaemon(options: DaemonOptions = {}): Daemon {
         server?.closeAllConnections();
         await closed;
         sessions.stopSweeping();
+        unsubscribe?.();
         log.info('daemon stopped');
       })();
       return closing;

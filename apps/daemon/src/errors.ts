@@ -100,6 +100,21 @@ export class UnknownModelError extends ShammahError {
   }
 }
 
+/** The request names the model `teacher`, but the daemon has no teacher. */
+export class NoTeacherError extends ShammahError {
+  override readonly name = 'NoTeacherError';
+  readonly available: readonly string[];
+
+  constructor(available: readonly string[]) {
+    super(
+      'no_teacher',
+      'The model "teacher" asks for a cloud teacher, but this daemon has none. Add a [[teachers]] entry to ' +
+        `config.toml (or set ANTHROPIC_API_KEY) and restart the daemon, or use one of: ${available.map((id) => `"${id}"`).join(', ')}.`,
+    );
+    this.available = available;
+  }
+}
+
 /** The local model's wait queue is full. */
 export class QueueFullError extends ShammahError {
   override readonly name = 'QueueFullError';

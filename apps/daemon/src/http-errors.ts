@@ -44,6 +44,7 @@ const rules: Record<string, Rule> = {
   not_found: { status: 404, code: null },
   session_not_found: { status: 404, code: 'session_not_found' },
   unknown_model: { status: 404, code: 'model_not_found' },
+  no_teacher: { status: 404, code: 'model_not_found' },
   router_unknown_model: { status: 404, code: 'model_not_found' },
   payload_too_large: { status: 413, code: null },
   unsupported_media_type: { status: 415, code: null },

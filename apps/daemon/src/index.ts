@@ -1,10 +1,13 @@
 export type { ChatRun, RouteInfo, RunContext, ServedModelInfo } from './chat-service.js';
-export { ChatService } from './chat-service.js';
+export { ChatService, TEACHER_MODEL_NAME } from './chat-service.js';
+export { confidenceFromThreshold } from './confidence-threshold.js';
 export type { Daemon, DaemonAddress, DaemonEnv, DaemonOptions, HealthReport } from './daemon.js';
 export { createDaemon, DEFAULT_HOST, DEFAULT_PORT } from './daemon.js';
 export { DaemonMetrics } from './daemon-metrics.js';
 export type { DaemonFlags } from './daemon-settings.js';
 export { DEFAULT_LOCAL_MODEL, daemonSettings, parseBindAddress } from './daemon-settings.js';
+export type { DaemonTraining, LearningRouter } from './daemon-training.js';
+export { asLearningRouter } from './daemon-training.js';
 export {
   AuthenticationError,
   DaemonAlreadyRunningError,
@@ -13,6 +16,7 @@ export {
   DaemonStopError,
   InvalidJsonError,
   InvalidRequestError,
+  NoTeacherError,
   NotFoundError,
   PayloadTooLargeError,
   QueueFullError,
@@ -21,6 +25,7 @@ export {
   UnsupportedContentError,
   UnsupportedMediaTypeError,
 } from './errors.js';
+export { feedbackRequestSchema, feedbackResponseSchema } from './feedback-endpoint.js';
 export type { ErrorProtocol, HttpError } from './http-errors.js';
 export { errorBody, toHttpError } from './http-errors.js';
 export type {
@@ -52,11 +57,17 @@ export {
   kvBytesPerToken,
   prefixCacheSizeFor,
 } from './local-model.js';
+export { openApiDocument } from './openapi-document.js';
 export type { PidFileContent } from './pid-file.js';
 export { isDaemonProcess, readPidFile } from './pid-file.js';
 export { QueuedChatModel } from './queued-chat-model.js';
 export type { FairRequestQueueOptions } from './request-queue.js';
 export { FairRequestQueue } from './request-queue.js';
+export { RouterMetrics } from './router-metrics.js';
+export type { ServedModel, ServedModelOptions } from './served-model.js';
+export { resolveServedModel } from './served-model.js';
 export type { SessionInfo, SessionStoreOptions } from './session-store.js';
 export { SessionStore } from './session-store.js';
+export { statusSchema } from './status-endpoint.js';
 export { TextToolCallModel } from './text-tool-call-model.js';
+export { trainingStatusSchema } from './training-status-endpoint.js';

@@ -218,7 +218,7 @@ describe('teacher routes in models and metrics', () => {
   it('lists the teacher model and counts its answers as teacher routes', async () => {
     const ids: string[] = [];
     for await (const model of openai.models.list()) ids.push(model.id);
-    expect(ids).toEqual(['shammah', 'gpt-4.1']);
+    expect(ids).toEqual(['shammah', 'teacher', 'gpt-4.1']);
     expect(await metric(url, 'shammah_generations_total', { route: 'teacher' })).toBe(6);
     expect(await metric(url, 'shammah_generations_total', { route: 'local' })).toBe(0);
     expect(await metric(url, 'shammah_completion_tokens_total', { route: 'teacher' })).toBeGreaterThan(0);

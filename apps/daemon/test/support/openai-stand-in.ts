@@ -17,7 +17,8 @@ function fixture(name: string): string {
  * A teacher that cannot run here (a cloud OpenAI model), stood in for by a real HTTP server on
  * 127.0.0.1 speaking OpenAI's chat completions protocol with recorded payloads: a conversation whose
  * last message is a user's gets the recorded `get_weather` tool call; one that ends with a tool result
- * gets the recorded text answer.
+ * gets the recorded text answer. With `answer: 'text'`, every conversation gets the text answer
+ * ("The capital of France is Paris.").
  */
 export class OpenAIStandIn {
   readonly requests: ReceivedRequest[] = [];
@@ -25,7 +26,7 @@ export class OpenAIStandIn {
   readonly #sockets = new Set<Socket>();
   url = '';
 
-  private constructor() {
+  private constructor(answer: 'recorded' | 'text') {
     this.#server = createServer((request, response) => {
       let raw = '';
       request.on('data', (chunk) => {
@@ -35,7 +36,8 @@ export class OpenAIStandIn {
         const body = raw ? JSON.parse(raw) : undefined;
         this.requests.push({ path: request.url ?? '', body });
         const last = body?.messages?.at(-1);
-        const sse = fixture(last?.role === 'tool' ? 'chat-completion-stream.sse' : 'tool-call-stream.sse');
+        const text = answer === 'text' || last?.role === 'tool';
+        const sse = fixture(text ? 'chat-completion-stream.sse' : 'tool-call-stream.sse');
         response.writeHead(200, { 'content-type': 'text/event-stream' });
         const events = sse.split('\n\n').filter((event) => event.trim() !== '');
         let index = 0;
@@ -56,8 +58,8 @@ export class OpenAIStandIn {
     });
   }
 
-  static async start(): Promise<OpenAIStandIn> {
-    const standIn = new OpenAIStandIn();
+  static async start(options: { answer?: 'recorded' | 'text' } = {}): Promise<OpenAIStandIn> {
+    const standIn = new OpenAIStandIn(options.answer ?? 'recorded');
     await new Promise<void>((resolve) => standIn.#server.listen(0, '127.0.0.1', resolve));
     standIn.url = `http://127.0.0.1:${(standIn.#server.address() as AddressInfo).port}/v1`;
     return standIn;
