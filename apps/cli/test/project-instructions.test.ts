@@ -79,8 +79,10 @@ describe('project instructions and /memory', () => {
     await term.type('/memory');
     await term.press('Enter');
     const shown = await term.waitFor('/memory edit opens your file');
-    expect(shown).toMatch(/constitution\.md \(loaded, 16 characters\)/);
-    expect(shown).toMatch(/AGENTS\.md \(loaded, \d+ characters\)/);
+    expect(shown).toMatch(
+      /your instructions for every project \(.*constitution\.md\) — loaded, 16 characters/,
+    );
+    expect(shown).toMatch(/this project's instructions \(AGENTS\.md at .*\) — loaded, 63 characters/);
     expect(shown).toContain('Use pnpm, never npm.');
     expect(shown).toContain('Call me Captain.');
 

@@ -861,8 +861,7 @@ export class ReplController {
       case 'clear':
         this.#runtime?.conversation.clear();
         // The cleared conversation stays saved; the new one gets a session of its own.
-        if (this.#runtime)
-          this.#runtime.session = this.#runtime.sessions.create({ cwd: this.#options.cwd });
+        if (this.#runtime) this.#runtime.session = this.#runtime.sessions.create({ cwd: this.#options.cwd });
         this.transcript.clear();
         this.stats.sessionTokens = 0;
         this.transcript.notice('New conversation.', 'dim');
@@ -1127,7 +1126,17 @@ export class ReplController {
 
   /** Shows a restored conversation's messages as the transcript. */
   #showRestored(messages: readonly ChatMessage[]): void {
+    const tools = new Map<string, Extract<TranscriptEntry, { kind: 'tool' }>>();
     for (const message of messages) {
+      if (message.role === 'tool') {
+        for (const part of message.content) {
+          const entry = tools.get(part.toolCallId);
+          const output = typeof part.content === 'string' ? part.content : '';
+          if (entry)
+            entry.result = { summary: firstLine(output || '(done)', 100), isError: part.isError === true };
+        }
+        continue;
+      }
       const content =
         typeof message.content === 'string'
           ? message.content
@@ -1135,11 +1144,14 @@ export class ReplController {
       if (message.role === 'assistant' && typeof message.content !== 'string') {
         for (const part of message.content)
           if (part.type === 'tool-call')
-            this.transcript.add({
-              kind: 'tool',
-              call: { id: part.id, name: part.name, input: part.input },
-              output: '',
-            });
+            tools.set(
+              part.id,
+              this.transcript.add({
+                kind: 'tool',
+                call: { id: part.id, name: part.name, input: part.input },
+                output: '',
+              }),
+            );
       }
       if (!content) continue;
       if (message.role === 'user' && content.startsWith('Summary of the earlier conversation'))
@@ -1202,7 +1214,7 @@ export class ReplController {
         : file.exists
           ? 'not loaded (empty or the same as another)'
           : 'not present';
-      lines.push(`  ${file.path} (${state}): ${file.description}`);
+      lines.push(`  ${file.description} — ${state}`);
     }
     for (const source of instructions.sources) {
       const text = await readInstructionFile(source.path).catch(() => source.content);
