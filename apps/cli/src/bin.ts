@@ -147,6 +147,14 @@ async function main(): Promise<number> {
       const { runDaemonCommand } = await import('./commands/daemon-command.js');
       return runDaemonCommand(args.rest, args.flags);
     }
+    case 'lora': {
+      const { runLoraCommand } = await import('./commands/lora-command.js');
+      return runLoraCommand(args.rest);
+    }
+    case 'mcp': {
+      const { runMcpCommand } = await import('./commands/mcp-command.js');
+      return runMcpCommand(args.rest);
+    }
   }
 }
 

@@ -32,6 +32,19 @@ describe('parseCliArguments', () => {
     });
   });
 
+  it('leaves lora and mcp their own options, so a server command keeps its flags', () => {
+    expect(parseCliArguments(['mcp', 'add', 'fs', '--', 'npx', '-y', 'server-fs', '--root', '.'])).toEqual({
+      command: 'mcp',
+      rest: ['add', 'fs', '--', 'npx', '-y', 'server-fs', '--root', '.'],
+      question: '',
+      flags: {},
+    });
+    expect(parseCliArguments(['lora', 'train', '--max-steps', '2'])).toMatchObject({
+      command: 'lora',
+      rest: ['train', '--max-steps', '2'],
+    });
+  });
+
   it('takes --resume with or without an id, and --continue', () => {
     expect(parseCliArguments(['--resume']).flags.restoreSession).toBe('pick');
     expect(parseCliArguments(['-r', '--raw']).flags).toEqual({ restoreSession: 'pick', raw: true });

@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 
 /** The command line, parsed. */
 export interface CliArguments {
-  command: 'repl' | 'ask' | 'setup' | 'config' | 'models' | 'daemon' | 'help' | 'version';
+  command: 'repl' | 'ask' | 'setup' | 'config' | 'models' | 'daemon' | 'lora' | 'mcp' | 'help' | 'version';
   /** The rest of the positionals after a subcommand (`models pull <repo>` → ['pull', '<repo>']). */
   rest: string[];
   /** The question, for `ask`. */
@@ -44,6 +44,8 @@ export const USAGE = `Usage:
   shammah config [show|path|get <key>|set <key> <value>]
   shammah models [list|pull <repo>|rm <repo>]
   shammah daemon [start|stop|status|restart|logs]
+  shammah lora [list|train|use <version>|rollback]   adapters trained on your feedback
+  shammah mcp [list|add <name> -- <command>…|add <name> --url <url>|rm <name>]
 
 Options:
   --model <repo|dir>       the local model (loads it in this process)
@@ -65,7 +67,7 @@ Options:
 Environment: SHAMMAH_HOME (default ~/.shammah), HF_HOME / HF_HUB_CACHE (the model cache),
 ANTHROPIC_API_KEY and other providers' keys.`;
 
-const SUBCOMMANDS = new Set(['setup', 'config', 'models', 'daemon', 'help', 'version']);
+const SUBCOMMANDS = new Set(['setup', 'config', 'models', 'daemon', 'lora', 'mcp', 'help', 'version']);
 const ALIASES: Record<string, [CliArguments['command'], string[]]> = {
   'daemon-start': ['daemon', ['start']],
   'daemon-stop': ['daemon', ['stop']],
@@ -78,6 +80,10 @@ export function parseCliArguments(argv: readonly string[]): CliArguments {
   // `config set <key> <value>` takes values that look like flags (`-5`): nothing after `config` is a flag.
   if (argv[0] === 'config' && !argv.includes('--help') && !argv.includes('-h')) {
     return { command: 'config', rest: argv.slice(1), question: '', flags: {} };
+  }
+  // `lora` and `mcp` parse their own options (`mcp add` passes a whole command line after `--`).
+  if (argv[0] === 'lora' || argv[0] === 'mcp') {
+    return { command: argv[0], rest: argv.slice(1), question: '', flags: {} };
   }
   const resume = takeResume(argv);
   let parsed: ReturnType<typeof parse>;

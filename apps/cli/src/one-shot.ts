@@ -97,6 +97,8 @@ export async function answerOnce(options: OneShotOptions): Promise<number> {
     }
     // One question is worth waiting for the local model: teachers answer a REPL while it loads.
     if (options.force !== 'teacher') await runtime.backend.ready();
+    // And for the MCP servers to connect (each settles, ready or failed, within its start-up timeout).
+    await runtime.mcp?.start();
     for await (const event of runtime.conversation.send(options.question, {
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.force ? { controls: { force: options.force } } : {}),

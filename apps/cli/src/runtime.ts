@@ -24,6 +24,7 @@ import {
   createPermissionPolicy,
   createPresentPlanTool,
   formatPermissionRule,
+  type McpManager,
   type PermissionAsk,
   type PermissionPolicy,
   type PermissionRule,
@@ -33,6 +34,7 @@ import {
 import type { Backend } from './backend/backend.js';
 import { connectBackend } from './backend/connect.js';
 import { createLogger } from './logger.js';
+import { startMcpServers } from './mcp-servers.js';
 import { Conversation, defaultSystemPrompt } from './session/conversation.js';
 
 /** How the CLI was asked to run. */
@@ -69,6 +71,8 @@ export interface Runtime {
   permissions: PermissionPolicy;
   backend: Backend;
   conversation: Conversation;
+  /** The MCP servers of config.toml (undefined when none are configured or tools are off), for `/mcp`. */
+  mcp?: McpManager;
   /** The instruction files in the system prompt (constitution.md, AGENTS.md, CLAUDE.md), for `/memory`. */
   instructions: ProjectInstructions;
   /** Reads the instruction files again (after `/memory edit`) and puts them into the system prompt. */
@@ -175,6 +179,18 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     ...(options.onNotice ? { onNotice: options.onNotice } : {}),
     ...(options.onChange ? { onChange: options.onChange } : {}),
   });
+  // MCP servers connect in the background; their tools join `tools` as each becomes ready.
+  const mcp =
+    options.tools === false
+      ? undefined
+      : await startMcpServers({
+          config,
+          cwd: options.cwd,
+          tools,
+          logger,
+          ...(options.onNotice ? { onNotice: options.onNotice } : {}),
+          ...(options.onChange ? { onChange: options.onChange } : {}),
+        });
   const prompt = await systemPrompt(paths, options.cwd, logger);
   const conversation = new Conversation({
     backend,
@@ -202,7 +218,11 @@ export async function createRuntime(options: RuntimeOptions): Promise<Runtime> {
     },
     sessions,
     session: sessions.create({ cwd: options.cwd }),
-    close: () => backend.close(),
+    ...(mcp ? { mcp } : {}),
+    close: async () => {
+      await mcp?.close().catch(() => undefined);
+      await backend.close();
+    },
   };
   return runtime;
 }

@@ -1,5 +1,6 @@
 import type { ShammahConfig, ShammahPaths } from '@shammah/config';
-import { listCachedModels, WorkerGenerator } from '@shammah/core-inference';
+import { listCachedModels, readModelFiles, WorkerGenerator } from '@shammah/core-inference';
+import { createAdapterStore } from '@shammah/lora';
 import type { ChatModel, ChatRequest, ChatStreamPart, Logger } from '@shammah/provider';
 import { collectStream } from '@shammah/provider';
 import {
@@ -11,6 +12,7 @@ import {
   type TeacherEntry,
 } from '@shammah/router';
 import type { AnyTool } from '@shammah/tools';
+import { resolveServedModel } from '../lora/served-model.js';
 import type {
   AnswerFeedback,
   Backend,
@@ -20,6 +22,29 @@ import type {
   RouteControls,
 } from './backend.js';
 import { localModelUsesTools, withTextToolCalls } from './local-tool-calls.js';
+
+/**
+ * The variant to load from an adapter's merged model: the configured one when the adapter has it,
+ * else `auto` (its exact fp32 graph), with a note.
+ */
+async function adapterVariantFor(
+  dir: string,
+  variant: string,
+  onNotice?: (text: string, tone: 'info' | 'warn' | 'error') => void,
+): Promise<string> {
+  if (variant === 'auto') return variant;
+  try {
+    const files = await readModelFiles(dir);
+    if (files.variants.has(variant.replaceAll('_', '-'))) return variant;
+    onNotice?.(
+      `The active adapter has no "${variant}" variant; it runs as ${[...files.variants.keys()].join(', ')}.`,
+      'info',
+    );
+  } catch {
+    // Unreadable: let the loader report it.
+  }
+  return 'auto';
+}
 
 /** What the in-process backend needs. */
 export interface InProcessBackendOptions {
@@ -90,15 +115,28 @@ export async function createInProcessBackend(options: InProcessBackendOptions): 
   let generator: WorkerGenerator | undefined;
   let local: LocalModel | undefined;
   let localTools = false;
+  let loadedModelId: string | undefined;
 
-  const loadLocal = (modelId: string) => {
+  const adapters = createAdapterStore({ dir: paths.adapters, logger });
+  const loadLocal = async (modelId: string) => {
+    // The active LoRA adapter (shammah lora use) when it was trained on this model, else the model.
+    const served = await resolveServedModel(modelId, adapters);
+    if (served.adapter) {
+      logger.info({ model: modelId, adapter: served.adapter, dir: served.load }, 'serving a LoRA adapter');
+    }
+    // An adapter is exported at full precision (and as any variants asked for at training).
+    const adapterVariant = served.adapter
+      ? await adapterVariantFor(served.load, variant, options.onNotice)
+      : variant;
+    const name = served.adapter ? `${modelId} + ${served.adapter}` : modelId;
     generator = WorkerGenerator.create({
-      model: modelId,
-      variant,
+      model: served.load,
+      variant: adapterVariant,
       ...(config.backend.threads ? { threads: config.backend.threads } : {}),
       logger,
     });
     localTools = localModelUsesTools(modelId);
+    loadedModelId = modelId;
     const loaded = generator;
     let settled = false;
     void loaded.ready().then(
@@ -116,7 +154,7 @@ export async function createInProcessBackend(options: InProcessBackendOptions): 
     const reported: LocalModel = {
       provider: loaded.provider,
       get modelId() {
-        return loaded.modelId;
+        return name;
       },
       get status() {
         const status = loaded.status;
@@ -130,7 +168,7 @@ export async function createInProcessBackend(options: InProcessBackendOptions): 
     };
     local = withTextToolCalls(reported, { tools, offerTools: localTools });
   };
-  if (options.localModel && config.backend.enabled) loadLocal(options.localModel);
+  if (options.localModel && config.backend.enabled) await loadLocal(options.localModel);
 
   // The router keeps the local model it was given; this stand-in lets /model swap what is behind it.
   const swappableLocal: LocalModel = {
@@ -237,7 +275,7 @@ export async function createInProcessBackend(options: InProcessBackendOptions): 
           detail: `${teacher.model.provider}:${teacher.model.modelId}`,
         })),
         ...cached
-          .filter((model) => model.repoId !== local?.modelId)
+          .filter((model) => model.repoId !== loadedModelId)
           .map((model) => ({
             name: model.repoId,
             kind: 'cached' as const,
@@ -247,7 +285,7 @@ export async function createInProcessBackend(options: InProcessBackendOptions): 
     },
     async switchLocalModel(modelId: string) {
       const previous = generator;
-      loadLocal(modelId);
+      await loadLocal(modelId);
       options.onChange?.();
       await previous?.dispose().catch(() => undefined);
     },

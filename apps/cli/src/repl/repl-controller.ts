@@ -954,6 +954,26 @@ export class ReplController {
         );
         return;
       }
+      case 'mcp':
+        await this.#mcp(args);
+        return;
+    }
+  }
+
+  async #mcp(args: string): Promise<void> {
+    const runtime = await this.#runtimeOrNotice();
+    if (!runtime) return;
+    const { formatMcpStatus } = await import('../commands/mcp-command.js');
+    const restart = /^restart\s+(\S+)$/.exec(args);
+    if (args && !restart) {
+      this.transcript.notice('Usage: /mcp, or /mcp restart <server>.', 'error');
+      return;
+    }
+    try {
+      if (restart) await runtime.mcp?.restart(restart[1]!);
+      this.transcript.notice(formatMcpStatus(runtime.mcp?.status() ?? []), 'info');
+    } catch (error) {
+      this.transcript.notice((error as Error).message, 'error');
     }
   }
 

@@ -52,6 +52,11 @@ export const SLASH_COMMANDS: readonly SlashCommandInfo[] = [
   },
   { name: 'patterns', usage: '/patterns', summary: 'the permission rules in force' },
   {
+    name: 'mcp',
+    usage: '/mcp [restart <server>]',
+    summary: 'MCP servers, their state and tools (shammah mcp add/rm edits them)',
+  },
+  {
     name: 'memory',
     usage: '/memory [edit]',
     summary: 'the instruction files in the prompt (AGENTS.md, CLAUDE.md, yours); edit opens yours',
