@@ -4,12 +4,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type GenerationOptions, planSampling } from './generation-options.js';
 import { Generator } from './generator.js';
 import type { GenerationState } from './logits-processors.js';
+import type { GenerationConfig } from './model-files.js';
 import { argmax } from './sampler.js';
 
 const empty: GenerationState = { tokens: [], generatedCount: 0, generatedCounts: new Map() };
 
 /** The scores a plan's processors leave, for a state. */
-function run(options: GenerationOptions, defaults: object, logits: number[], state = empty): number[] {
+function run(
+  options: GenerationOptions,
+  defaults: GenerationConfig,
+  logits: number[],
+  state = empty,
+): number[] {
   const values = Float32Array.from(logits);
   for (const processor of planSampling(options, defaults).processors) processor(values, state);
   return [...values];

@@ -113,10 +113,88 @@ async function readJson(path: string, required: boolean): Promise<Record<string,
   }
 }
 
-/** Reads configs, tokenizer files, the chat template and the ONNX variants of a model directory. */
+/** The variant name of an ONNX Runtime GenAI folder's graph (`genai_config.json` names its file). */
+export const GENAI_VARIANT = 'genai';
+
+/** The parts of an ONNX Runtime GenAI `genai_config.json` Shammah reads. */
+interface GenaiConfig {
+  model?: {
+    type?: string;
+    bos_token_id?: number;
+    eos_token_id?: number | number[];
+    pad_token_id?: number;
+    context_length?: number;
+    vocab_size?: number;
+    decoder?: {
+      filename?: string;
+      head_size?: number;
+      hidden_size?: number;
+      num_attention_heads?: number;
+      num_key_value_heads?: number;
+      num_hidden_layers?: number;
+    };
+  };
+  search?: {
+    do_sample?: boolean;
+    temperature?: number;
+    top_k?: number;
+    top_p?: number;
+    repetition_penalty?: number;
+  };
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, field]) => field !== undefined)) as T;
+}
+
+/** config.json and generation_config.json as an ONNX Runtime GenAI folder describes them. */
+function fromGenaiConfig(genai: GenaiConfig): { config: ModelConfig; generation: GenerationConfig } {
+  const model = genai.model ?? {};
+  const decoder = model.decoder ?? {};
+  const search = genai.search ?? {};
+  return {
+    config: withoutUndefined({
+      model_type: model.type,
+      hidden_size: decoder.hidden_size,
+      num_hidden_layers: decoder.num_hidden_layers,
+      num_attention_heads: decoder.num_attention_heads,
+      num_key_value_heads: decoder.num_key_value_heads,
+      head_dim: decoder.head_size,
+      max_position_embeddings: model.context_length,
+      vocab_size: model.vocab_size,
+      eos_token_id: model.eos_token_id,
+      bos_token_id: model.bos_token_id,
+    }),
+    generation: withoutUndefined({
+      eos_token_id: model.eos_token_id,
+      bos_token_id: model.bos_token_id,
+      pad_token_id: model.pad_token_id,
+      // GenAI's defaults (top_k 50, temperature 1) only apply when do_sample is on, as in transformers.
+      do_sample: search.do_sample,
+      ...(search.do_sample
+        ? { temperature: search.temperature, top_k: search.top_k, top_p: search.top_p }
+        : {}),
+      repetition_penalty: search.repetition_penalty,
+    }),
+  };
+}
+
+/**
+ * Reads configs, tokenizer files, the chat template and the ONNX variants of a model directory.
+ *
+ * Two layouts are read: the onnx-community one (`config.json`, graphs under `onnx/`), and the
+ * ONNX Runtime GenAI one (`genai_config.json` naming a top-level graph, usually without
+ * `config.json`), whose graph becomes the variant `genai`.
+ */
 export async function readModelFiles(dir: string): Promise<ModelFiles> {
-  const config = (await readJson(join(dir, 'config.json'), true)) as ModelConfig;
+  const genai = (await readJson(join(dir, 'genai_config.json'), false)) as GenaiConfig | undefined;
+  const fromGenai = genai ? fromGenaiConfig(genai) : undefined;
+  const config = {
+    ...fromGenai?.config,
+    ...((await readJson(join(dir, 'config.json'), !fromGenai)) as ModelConfig | undefined),
+  } as ModelConfig;
   const generationConfig = ((await readJson(join(dir, 'generation_config.json'), false)) ??
+    fromGenai?.generation ??
     {}) as GenerationConfig;
   const tokenizerJson = (await readJson(join(dir, 'tokenizer.json'), true))!;
   const tokenizerConfig = (await readJson(join(dir, 'tokenizer_config.json'), false)) ?? {};
@@ -137,10 +215,20 @@ export async function readModelFiles(dir: string): Promise<ModelFiles> {
     const path = join(dir, 'onnx', file);
     if (await exists(path)) variants.set(variant, path);
   }
+  if (genai) {
+    const file = genai.model?.decoder?.filename ?? 'model.onnx';
+    const path = join(dir, file);
+    if (!(await exists(path))) {
+      throw new ModelNotFoundError(
+        `${join(dir, 'genai_config.json')} names the graph ${file}, which is not in ${dir}. Copy the whole model folder again.`,
+      );
+    }
+    variants.set(GENAI_VARIANT, path);
+  }
   if (variants.size === 0) {
     throw new ModelNotFoundError(
-      `No ONNX model in ${join(dir, 'onnx')} (looked for ${VARIANT_FILES.map(([, file]) => file).join(', ')}). ` +
-        'Shammah runs ONNX exports such as the onnx-community repositories on the Hugging Face Hub.',
+      `No ONNX model in ${join(dir, 'onnx')} (looked for ${VARIANT_FILES.map(([, file]) => file).join(', ')}) and no genai_config.json. ` +
+        'Shammah runs ONNX exports such as the onnx-community repositories on the Hugging Face Hub, and ONNX Runtime GenAI folders.',
     );
   }
   const manifest = (await readJson(join(dir, 'shammah_manifest.json'), false)) as Manifest | undefined;
