@@ -1,6 +1,7 @@
+import { readFile } from 'node:fs/promises';
 import type { Decoder } from './decoder.js';
 import { CorruptModelError, OutOfMemoryError, UnsupportedModelError } from './errors.js';
-import { KvCache, type KvLayout } from './kv-cache.js';
+import { KvCache, type KvLayout, SharedKvCache } from './kv-cache.js';
 import type { ModelConfig } from './model-files.js';
 import {
   createTensor,
@@ -26,6 +27,12 @@ export interface GraphLayout {
   readonly logitsToKeepInput: string | undefined;
   readonly logitsType: 'float32' | 'float16';
   readonly vocabSize: number;
+  /**
+   * The KV cache is one buffer per tensor, fed as both past and present, that the attention
+   * appends to in place (GroupQueryAttention's shared-buffer mode, on a runtime that writes
+   * outputs in place). Otherwise each step's present is a new compact copy of past plus the step.
+   */
+  readonly sharedKvBuffer: boolean;
 }
 
 function findInput(inputs: readonly ValueInfo[], name: string): ValueInfo | undefined {
@@ -97,7 +104,17 @@ export function detectLayout(
     logitsToKeepInput,
     logitsType: logits.type === 'float16' ? 'float16' : 'float32',
     vocabSize,
+    sharedKvBuffer: false,
   };
+}
+
+/** Whether the ONNX file uses GroupQueryAttention (whose CPU kernel can share past and present). */
+async function usesGroupQueryAttention(path: string): Promise<boolean> {
+  try {
+    return (await readFile(path)).includes('GroupQueryAttention');
+  } catch {
+    return false;
+  }
 }
 
 function intTensor(type: 'int64' | 'int32', values: ArrayLike<number>, dims: number[]): RuntimeTensor {
@@ -148,11 +165,15 @@ export function explainLoadError(path: string, error: unknown): Error {
  * One open decoder graph on the calling thread: runs steps of a sequence against its KV cache.
  * `session.run` is synchronous in onnxruntime-node, so each step holds the thread it runs on.
  */
-export class DecoderSession implements Decoder<KvCache> {
+type SessionCache = KvCache | SharedKvCache;
+
+export class DecoderSession implements Decoder<SessionCache> {
   readonly layout: GraphLayout;
   readonly #session: RuntimeSession;
   /** The decode step's logits output, written in place every step. */
   readonly #stepLogits: Float32Array;
+  /** The step logits bound once to the runtime. */
+  readonly #stepLogitsTensor: RuntimeTensor;
   /** Ones for the attention mask: views of it are fed, so no mask is built per step. */
   #maskOnes: BigInt64Array | Int32Array;
 
@@ -160,6 +181,7 @@ export class DecoderSession implements Decoder<KvCache> {
     this.#session = session;
     this.layout = layout;
     this.#stepLogits = new Float32Array(layout.vocabSize);
+    this.#stepLogitsTensor = createTensor('float32', this.#stepLogits, [1, 1, layout.vocabSize], true);
     this.#maskOnes =
       layout.maskType === 'int32' ? new Int32Array(1024).fill(1) : new BigInt64Array(1024).fill(1n);
   }
@@ -177,7 +199,10 @@ export class DecoderSession implements Decoder<KvCache> {
       throw explainLoadError(path, error);
     }
     try {
-      return new DecoderSession(session, detectLayout(session, config));
+      const layout = detectLayout(session, config);
+      const sharedKvBuffer =
+        session.writesOutputsInPlace && !layout.takesPositionIds && (await usesGroupQueryAttention(path));
+      return new DecoderSession(session, { ...layout, sharedKvBuffer });
     } catch (error) {
       await session.release();
       throw error;
@@ -188,8 +213,15 @@ export class DecoderSession implements Decoder<KvCache> {
     return this.#session.executionProvider;
   }
 
-  createCache(capacity: number): KvCache {
-    return new KvCache(this.layout.kv, capacity);
+  /** How the runtime is called (`c-api` writes outputs in place; `onnxruntime-node` copies them). */
+  get binding(): string {
+    return this.#session.binding;
+  }
+
+  createCache(capacity: number): SessionCache {
+    return this.layout.sharedKvBuffer
+      ? new SharedKvCache(this.layout.kv, capacity)
+      : new KvCache(this.layout.kv, capacity);
   }
 
   #mask(total: number): RuntimeTensor {
@@ -202,14 +234,18 @@ export class DecoderSession implements Decoder<KvCache> {
     return createTensor(this.layout.maskType, this.#maskOnes.subarray(0, total), [1, total]);
   }
 
-  async forward(ids: readonly number[], cache: KvCache, allPositions = false): Promise<Float32Array> {
+  async forward(ids: readonly number[], cache: SessionCache, allPositions = false): Promise<Float32Array> {
     const past = cache.length;
     const total = past + ids.length;
     const { layout } = this;
+    const kv =
+      cache instanceof SharedKvCache
+        ? cache.stepTensors(total)
+        : { feeds: cache.pastFeeds(), fetches: cache.presentFetches(total) };
     const feeds: Record<string, RuntimeTensor> = {
       input_ids: intTensor(layout.idsType, ids, [1, ids.length]),
       attention_mask: this.#mask(total),
-      ...cache.pastFeeds(),
+      ...kv.feeds,
     };
     if (layout.takesPositionIds) {
       const positions = Array.from({ length: ids.length }, (_, index) => past + index);
@@ -225,8 +261,8 @@ export class DecoderSession implements Decoder<KvCache> {
     }
     const single = ids.length === 1 && layout.logitsType === 'float32';
     const fetches: Record<string, RuntimeTensor | null> = {
-      logits: single ? createTensor('float32', this.#stepLogits, [1, 1, layout.vocabSize]) : null,
-      ...cache.presentFetches(total),
+      logits: single ? this.#stepLogitsTensor : null,
+      ...kv.fetches,
     };
     let outputs: Record<string, RuntimeTensor> | undefined;
     try {
@@ -252,6 +288,7 @@ export class DecoderSession implements Decoder<KvCache> {
   }
 
   async release(): Promise<void> {
+    this.#stepLogitsTensor.dispose();
     await this.#session.release();
   }
 }

@@ -3,7 +3,7 @@
 // applies after it.
 import { parentPort } from 'node:worker_threads';
 import { DecoderSession } from './decoder-session.js';
-import type { KvCache } from './kv-cache.js';
+import type { KvCache, SharedKvCache } from './kv-cache.js';
 import { postingLogger } from './thread-logger.js';
 import type { FromDecoderThread, ToDecoderThread } from './threaded-decoder.js';
 import { serializeError } from './worker-protocol.js';
@@ -14,9 +14,9 @@ const post = (message: FromDecoderThread, transfer: ArrayBuffer[] = []) =>
 
 let session: DecoderSession | undefined;
 let logits: Float32Array | undefined;
-const caches = new Map<number, KvCache>();
+const caches = new Map<number, KvCache | SharedKvCache>();
 
-function cacheOf(id: number): KvCache {
+function cacheOf(id: number): KvCache | SharedKvCache {
   const cache = caches.get(id);
   if (!cache) throw new Error(`No KV cache ${id} on the model thread.`);
   return cache;
@@ -52,6 +52,7 @@ async function handle(message: ToDecoderThread): Promise<void> {
       cacheOf(message.cache).truncate(message.length);
       return;
     case 'release-cache':
+      caches.get(message.cache)?.release();
       caches.delete(message.cache);
       return;
     case 'forward': {
@@ -75,6 +76,7 @@ async function handle(message: ToDecoderThread): Promise<void> {
       return;
     }
     case 'release':
+      for (const cache of caches.values()) cache.release();
       caches.clear();
       await session?.release();
       session = undefined;

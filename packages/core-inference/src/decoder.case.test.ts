@@ -23,13 +23,13 @@ function maxDifference(actual: ArrayLike<number>, expected: ArrayLike<number>): 
 /** Opens a decoder on an ONNX file. */
 export type OpenDecoder = (path: string, config: ModelConfig) => Promise<Decoder>;
 
-export function runTest({ open }: { open: OpenDecoder }): void {
+export function runTest({ open, name }: { open: OpenDecoder; name?: string }): void {
   for (const [fixture, variant] of [
     ['tiny-llama', 'fp32'],
     ['tiny-llama-fused', 'fused-fp32'],
     ['tiny-qwen2', 'fp32'],
   ] as const) {
-    describe(`decoder conformance on ${fixture} (${variant})`, () => {
+    describe(`decoder conformance on ${fixture} (${variant})${name ? `, ${name}` : ''}`, () => {
       const dir = join(fixtures, fixture);
       const reference = JSON.parse(readFileSync(join(dir, 'reference.json'), 'utf8')) as Reference;
       const ids = reference.prompt.input_ids;

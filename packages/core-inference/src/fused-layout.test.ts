@@ -7,7 +7,7 @@ import type { ChatMessage } from '@shammah/provider';
 import { describe, expect, it } from 'vitest';
 import { DecoderSession } from './decoder-session.js';
 import { Generator } from './generator.js';
-import { KvCache } from './kv-cache.js';
+import { KvCache, SharedKvCache } from './kv-cache.js';
 import { readModelFiles } from './model-files.js';
 
 interface VariantBar {
@@ -107,6 +107,39 @@ describe('the fused graph layout', () => {
       expect(maxDiff).toBeLessThan(1e-4 + 1e-5);
     } finally {
       await session.release();
+    }
+  });
+
+  it('appends to one shared KV buffer in place through the C API, and gives the same logits as the binding', async () => {
+    const files = await readModelFiles(dir);
+    const path = files.variants.get('fused-fp32')!;
+    const direct = await DecoderSession.open(path, files.config);
+    const binding = await DecoderSession.open(path, files.config, { binding: 'onnxruntime-node' });
+    try {
+      expect(direct.binding).toBe('c-api');
+      expect(direct.layout.sharedKvBuffer).toBe(true);
+      expect(binding.binding).toBe('onnxruntime-node');
+      expect(binding.layout.sharedKvBuffer).toBe(false);
+      const shared = direct.createCache(2);
+      expect(shared).toBeInstanceOf(SharedKvCache);
+      const compact = binding.createCache(2);
+      expect(compact).toBeInstanceOf(KvCache);
+      const ids = reference.prompt.input_ids;
+      // A prompt in two pieces, then single steps past the initial capacity (the buffer grows).
+      const split = Math.floor(ids.length / 2);
+      const steps: Array<readonly number[]> = [ids.slice(0, split), ...ids.slice(split).map((id) => [id])];
+      for (const step of steps) {
+        const a = (await direct.forward(step, shared)).slice();
+        const b = await binding.forward(step, compact);
+        let maxDiff = 0;
+        for (let i = 0; i < vocab; i++) maxDiff = Math.max(maxDiff, Math.abs(a[i]! - b[i]!));
+        expect(maxDiff).toBeLessThan(1e-5);
+      }
+      expect((shared as SharedKvCache).capacity).toBeGreaterThanOrEqual(ids.length);
+      shared.release();
+    } finally {
+      await direct.release();
+      await binding.release();
     }
   });
 

@@ -16,7 +16,7 @@ export { Generator } from './generator.js';
 export type { DownloadOptions, DownloadProgress } from './hub-download.js';
 export { downloadModel, selectFiles } from './hub-download.js';
 export type { KvLayout } from './kv-cache.js';
-export { KvCache } from './kv-cache.js';
+export { KvCache, SharedKvCache } from './kv-cache.js';
 export type { GenerationState, LogitsProcessor } from './logits-processors.js';
 export {
   frequencyPresencePenalty,

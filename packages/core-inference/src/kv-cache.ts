@@ -148,3 +148,117 @@ export class KvCache implements DecoderCache {
     return copy;
   }
 }
+
+/**
+ * The key/value cache of one sequence for a graph whose attention writes the step's keys and
+ * values into its past buffer in place (GroupQueryAttention with a shared past/present buffer).
+ * Each tensor is one buffer of [heads][capacity][dim], fed as both the past input and the present
+ * output, so a step neither allocates nor copies anything: the runtime appends the new positions
+ * and the attention mask says how many are valid. Needs a runtime that writes outputs in place.
+ */
+export class SharedKvCache implements DecoderCache {
+  readonly layout: KvLayout;
+  #length = 0;
+  #capacity: number;
+  #arrays: KvArray[];
+  #tensors: RuntimeTensor[];
+
+  constructor(layout: KvLayout, initialCapacity = 256) {
+    this.layout = layout;
+    this.#capacity = Math.max(1, initialCapacity);
+    this.#arrays = this.#allocate(this.#capacity);
+    this.#tensors = this.#bind(this.#arrays, this.#capacity);
+  }
+
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Positions the buffers hold without growing. */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  /** Bytes held by the cache's buffers. */
+  get byteSize(): number {
+    return this.#arrays.reduce((total, array) => total + array.byteLength, 0);
+  }
+
+  #allocate(capacity: number): KvArray[] {
+    const size = capacity * this.layout.kvHeads * this.layout.headDim;
+    return this.layout.pairs.map(() =>
+      this.layout.dtype === 'float16' ? new Uint16Array(size) : new Float32Array(size),
+    );
+  }
+
+  #bind(arrays: KvArray[], capacity: number): RuntimeTensor[] {
+    const { kvHeads, headDim, dtype } = this.layout;
+    return arrays.map((array) => createTensor(dtype, array, [1, kvHeads, capacity, headDim], true));
+  }
+
+  /** Makes room for `length` positions, keeping what is stored (each head's rows move to the new stride). */
+  reserve(length: number): void {
+    if (length <= this.#capacity) return;
+    let capacity = this.#capacity;
+    while (capacity < length) capacity *= 2;
+    const next = this.#allocate(capacity);
+    this.#copyRows(this.#arrays, this.#capacity, next, capacity, this.#length);
+    for (const tensor of this.#tensors) tensor.dispose();
+    this.#arrays = next;
+    this.#tensors = this.#bind(next, capacity);
+    this.#capacity = capacity;
+  }
+
+  #copyRows(from: KvArray[], fromStride: number, to: KvArray[], toStride: number, rows: number): void {
+    const { kvHeads, headDim } = this.layout;
+    from.forEach((source, index) => {
+      const target = to[index]!;
+      for (let head = 0; head < kvHeads; head++) {
+        const start = head * fromStride * headDim;
+        target.set(source.subarray(start, start + rows * headDim), head * toStride * headDim);
+      }
+    });
+  }
+
+  /** The buffers, as both the `past_key_values.*` inputs and the `present.*` outputs of a step to `length` positions. */
+  stepTensors(length: number): {
+    feeds: Record<string, RuntimeTensor>;
+    fetches: Record<string, RuntimeTensor>;
+  } {
+    this.reserve(length);
+    const feeds: Record<string, RuntimeTensor> = {};
+    const fetches: Record<string, RuntimeTensor> = {};
+    this.layout.pairs.forEach(([past, present], index) => {
+      feeds[past] = this.#tensors[index]!;
+      fetches[present] = this.#tensors[index]!;
+    });
+    return { feeds, fetches };
+  }
+
+  /** Accepts the step's positions. */
+  commit(length: number): void {
+    this.#length = length;
+  }
+
+  /** Forgets every position from `length` on: rows past the valid length are never read. */
+  truncate(length: number): void {
+    if (length < this.#length) this.#length = Math.max(0, length);
+  }
+
+  /** Frees the runtime's handles on the buffers. */
+  release(): void {
+    for (const tensor of this.#tensors) tensor.dispose();
+    this.#tensors = [];
+    this.#arrays = [];
+    this.#length = 0;
+    this.#capacity = 0;
+  }
+
+  /** A copy of the first `length` positions (default all) into a fresh cache. */
+  clone(length = this.#length): SharedKvCache {
+    const copy = new SharedKvCache(this.layout, Math.max(length, 1));
+    this.#copyRows(this.#arrays, this.#capacity, copy.#arrays, copy.#capacity, length);
+    copy.#length = length;
+    return copy;
+  }
+}

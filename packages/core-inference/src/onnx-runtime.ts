@@ -1,16 +1,57 @@
 /**
- * The one module that touches onnxruntime-node. Everything else in this package works with the
- * small surface exported here, so the runtime can be swapped or upgraded in one place.
+ * The one module that touches onnxruntime-node (with `ort-c-api.ts`, its C API). Everything else in
+ * this package works with the small surface exported here, so the runtime can be swapped or
+ * upgraded in one place.
+ *
+ * Sessions on the CPU run through the C API where it loads: outputs are written in place and never
+ * copied. Elsewhere (other execution providers, or `SHAMMAH_ORT_BINDING=node`) they run through
+ * onnxruntime-node's binding, which copies every output into fresh JavaScript memory.
  */
 
 import type { Logger } from '@shammah/provider';
 import * as ort from 'onnxruntime-node';
-
-/** A tensor owned by the runtime. */
-export type RuntimeTensor = ort.Tensor;
+import { cApi, cApiUnavailableReason, ELEMENT_TYPES, NativeSession, NativeValue } from './ort-c-api.js';
 
 /** Element types Shammah feeds or reads. */
 export type TensorType = 'float32' | 'float16' | 'int64' | 'int32';
+
+type TypedData = Float32Array | Uint16Array | BigInt64Array | Int32Array;
+
+/**
+ * A tensor over JavaScript memory (never copied when fed). A `reusable` tensor is bound to the
+ * runtime once and fed or fetched as often as needed (a KV cache buffer, the step's logits): it
+ * must be disposed when done. Other tensors are bound for one run.
+ */
+export class RuntimeTensor {
+  #native: NativeValue | undefined;
+
+  constructor(
+    readonly type: TensorType,
+    readonly data: TypedData,
+    readonly dims: readonly number[],
+    readonly reusable = false,
+  ) {}
+
+  /** The runtime's handle on this tensor (C API only). */
+  nativeValue(): NativeValue {
+    const lib = cApi()!;
+    if (this.reusable) {
+      this.#native ??= new NativeValue(lib, this.#source());
+      return this.#native;
+    }
+    return new NativeValue(lib, this.#source());
+  }
+
+  #source() {
+    return { elementType: ELEMENT_TYPES[this.type], data: this.data, dims: this.dims };
+  }
+
+  /** Frees the runtime's handle, if any; the memory itself is JavaScript's. */
+  dispose(): void {
+    this.#native?.release();
+    this.#native = undefined;
+  }
+}
 
 /** An execution provider: where the graph runs. */
 export type ExecutionProvider = 'cpu' | 'cuda' | 'coreml' | 'dml' | 'webgpu';
@@ -28,6 +69,12 @@ export interface RuntimeSessionOptions {
   executionProviders?: ExecutionProvider[];
   /** Threads for one operator; defaults to the runtime's choice (the physical cores). */
   intraOpThreads?: number;
+  /**
+   * How to call the runtime on the CPU: `auto` (default) uses the C API where it loads, else
+   * onnxruntime-node's binding; `onnxruntime-node` forces the binding (as does the environment
+   * variable `SHAMMAH_ORT_BINDING=node`).
+   */
+  binding?: 'auto' | 'onnxruntime-node';
   logger?: Logger;
 }
 
@@ -37,6 +84,13 @@ export interface RuntimeSession {
   readonly outputs: ValueInfo[];
   /** The provider the session actually runs on. */
   readonly executionProvider: ExecutionProvider;
+  /** How the session is called: the C API (outputs written in place) or onnxruntime-node's binding. */
+  readonly binding: 'c-api' | 'onnxruntime-node';
+  /**
+   * True when pre-allocated outputs are written in place and not copied back: a graph can then
+   * take one buffer as both an input and an output (a shared past/present KV cache).
+   */
+  readonly writesOutputsInPlace: boolean;
   /**
    * Runs the graph. Outputs named in `fetches` with a tensor are written into that tensor (no
    * allocation); outputs named with `null` are allocated by the runtime.
@@ -48,11 +102,14 @@ export interface RuntimeSession {
   release(): Promise<void>;
 }
 
-type TypedData = Float32Array | Uint16Array | BigInt64Array | Int32Array;
-
 /** Wraps a typed array (or a view of one) as a tensor without copying. */
-export function createTensor(type: TensorType, data: TypedData, dims: readonly number[]): RuntimeTensor {
-  return new ort.Tensor(type, data as never, dims);
+export function createTensor(
+  type: TensorType,
+  data: TypedData,
+  dims: readonly number[],
+  reusable = false,
+): RuntimeTensor {
+  return new RuntimeTensor(type, data, dims, reusable);
 }
 
 /** Frees a tensor's native memory where the runtime holds any. */
@@ -98,6 +155,17 @@ export async function openSession(
   if (!wanted.includes('cpu')) wanted.push('cpu');
   let lastError: unknown;
   for (const provider of wanted) {
+    if (provider === 'cpu' && options.binding !== 'onnxruntime-node' && cApi()) {
+      try {
+        const session = openNativeSession(path, options);
+        log?.debug({ path, provider, binding: 'c-api' }, 'model session opened');
+        return session;
+      } catch (error) {
+        lastError = error;
+        break;
+      }
+    }
+    if (provider === 'cpu') log?.debug({ reason: cApiUnavailableReason() }, 'C API not used');
     try {
       const session = await ort.InferenceSession.create(path, {
         executionProviders: [provider],
@@ -111,7 +179,18 @@ export async function openSession(
         inputs: valueInfo(session.inputMetadata),
         outputs: valueInfo(session.outputMetadata),
         executionProvider: provider,
-        run: (feeds, fetches) => session.run(feeds, fetches),
+        binding: 'onnxruntime-node',
+        writesOutputsInPlace: false,
+        run: async (feeds, fetches) => {
+          const outputs = await session.run(toOrtTensors(feeds), toOrtFetches(fetches));
+          const result: Record<string, RuntimeTensor> = {};
+          for (const [name, value] of Object.entries(outputs)) {
+            result[name] =
+              fetches[name] ??
+              new RuntimeTensor(value.type as TensorType, value.data as TypedData, value.dims);
+          }
+          return result;
+        },
         release: () => session.release(),
       };
     } catch (error) {
@@ -122,4 +201,72 @@ export async function openSession(
     }
   }
   throw lastError;
+}
+
+function toOrtTensors(tensors: Record<string, RuntimeTensor>): Record<string, ort.Tensor> {
+  const result: Record<string, ort.Tensor> = {};
+  for (const [name, tensor] of Object.entries(tensors)) {
+    result[name] = new ort.Tensor(tensor.type, tensor.data as never, tensor.dims);
+  }
+  return result;
+}
+
+function toOrtFetches(fetches: Record<string, RuntimeTensor | null>): Record<string, ort.Tensor | null> {
+  const result: Record<string, ort.Tensor | null> = {};
+  for (const [name, tensor] of Object.entries(fetches)) {
+    result[name] = tensor ? new ort.Tensor(tensor.type, tensor.data as never, tensor.dims) : null;
+  }
+  return result;
+}
+
+const TYPED_ARRAYS: Record<string, (bytes: ArrayBuffer) => TypedData> = {
+  float32: (bytes) => new Float32Array(bytes),
+  float16: (bytes) => new Uint16Array(bytes),
+  int64: (bytes) => new BigInt64Array(bytes),
+  int32: (bytes) => new Int32Array(bytes),
+};
+
+function openNativeSession(path: string, options: RuntimeSessionOptions): RuntimeSession {
+  const native = NativeSession.open(cApi()!, path, options);
+  return {
+    inputs: native.inputs,
+    outputs: native.outputs,
+    executionProvider: 'cpu',
+    binding: 'c-api',
+    writesOutputsInPlace: true,
+    run: async (feeds, fetches) => {
+      const inputNames = Object.keys(feeds);
+      const inputTensors = Object.values(feeds);
+      const outputNames = Object.keys(fetches);
+      const outputTensors = Object.values(fetches);
+      const bound: NativeValue[] = [];
+      const bind = (tensor: RuntimeTensor) => {
+        const value = tensor.nativeValue();
+        if (!tensor.reusable) bound.push(value);
+        return value.pointer;
+      };
+      try {
+        const copies = native.run(
+          inputNames,
+          inputTensors.map(bind),
+          outputNames,
+          outputTensors.map((tensor) => (tensor ? bind(tensor) : null)),
+        );
+        const result: Record<string, RuntimeTensor> = {};
+        outputNames.forEach((name, index) => {
+          const copy = copies[index];
+          const make = copy && TYPED_ARRAYS[copy.type];
+          if (copy && !make)
+            throw new Error(`Output ${name} has element type ${copy.type}, which Shammah cannot read.`);
+          result[name] = copy
+            ? new RuntimeTensor(copy.type as TensorType, make!(copy.bytes), copy.dims)
+            : outputTensors[index]!;
+        });
+        return result;
+      } finally {
+        for (const value of bound) value.release();
+      }
+    },
+    release: async () => native.release(),
+  };
 }

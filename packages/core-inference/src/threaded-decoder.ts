@@ -12,6 +12,7 @@ import { startWorker } from './worker-script.js';
 export interface ThreadedDecoderOptions {
   executionProviders?: ExecutionProvider[];
   intraOpThreads?: number;
+  binding?: 'auto' | 'onnxruntime-node';
   logger?: Logger;
 }
 
@@ -69,12 +70,11 @@ interface Pending {
 /**
  * A decoder graph run on a worker thread of its own, with its KV caches kept there.
  *
- * Why a thread: onnxruntime-node copies every output of `session.run` into a new JavaScript
- * buffer (the KV cache, ~23 MB a step for a 135M model at 500 tokens), and that much fresh memory
- * makes V8 run full garbage collections every step or two. Their cost grows with everything else
- * the thread holds (a tokenizer's vocabulary, a server), which slowed decoding by a third; on a
- * thread that holds only the graph and its caches they are cheap. The caller's event loop is also
- * never blocked by a step. Only the logits cross back, through shared memory.
+ * Why a thread: a step holds the thread that runs it (tens of milliseconds; seconds for a long
+ * prompt), so the caller's event loop (HTTP, terminal redraws, Ctrl-C) would wait for every step.
+ * Through onnxruntime-node's binding, which copies every output into new JavaScript memory (the
+ * whole KV cache each step), the garbage collections that follow are also cheapest on a thread
+ * that holds nothing else. Only the logits cross back, through shared memory.
  */
 export class ThreadedDecoder implements Decoder {
   readonly layout: GraphLayout;
