@@ -170,7 +170,7 @@ describe('chat templates of each family render as transformers renders them', ()
   }
 
   it('folds the system prompt into the first user turn where the template rejects it or drops it', () => {
-    for (const template of ['gemma-2', 'mistral-v0.1']) {
+    for (const template of ['gemma-2', 'mistral-v0.1', 'phi-3-2024-04']) {
       const rendered = tokenizerFor(template).tokenizer.renderChat(conversations.chat);
       expect(rendered).toContain('You are a terse coding assistant.\n\nWhat does `ls -a` show?');
     }
@@ -192,6 +192,7 @@ describe('chat templates of each family render as transformers renders them', ()
       'mistral-v0.3': true,
       'mistral-v0.1': false,
       'phi-3': false,
+      'phi-3-2024-04': false,
       'gemma-2': false,
       'deepseek-r1-distill-qwen': false,
     });
