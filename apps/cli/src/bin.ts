@@ -155,6 +155,10 @@ async function main(): Promise<number> {
       const { runMcpCommand } = await import('./commands/mcp-command.js');
       return runMcpCommand(args.rest);
     }
+    case 'sessions': {
+      const { runSessionsCommand } = await import('./commands/sessions-command.js');
+      return runSessionsCommand(args.rest);
+    }
   }
 }
 

@@ -2,7 +2,18 @@ import { parseArgs } from 'node:util';
 
 /** The command line, parsed. */
 export interface CliArguments {
-  command: 'repl' | 'ask' | 'setup' | 'config' | 'models' | 'daemon' | 'lora' | 'mcp' | 'help' | 'version';
+  command:
+    | 'repl'
+    | 'ask'
+    | 'setup'
+    | 'config'
+    | 'models'
+    | 'daemon'
+    | 'lora'
+    | 'mcp'
+    | 'sessions'
+    | 'help'
+    | 'version';
   /** The rest of the positionals after a subcommand (`models pull <repo>` → ['pull', '<repo>']). */
   rest: string[];
   /** The question, for `ask`. */
@@ -46,6 +57,7 @@ export const USAGE = `Usage:
   shammah daemon [start|stop|status|restart|logs]
   shammah lora [list|train|use <version>|rollback]   adapters trained on your feedback
   shammah mcp [list|add <name> -- <command>…|add <name> --url <url>|rm <name>]
+  shammah sessions [list|rm <id>]  saved conversations (continue one with --resume <id>)
 
 Options:
   --model <repo|dir>       the local model (loads it in this process)
@@ -67,7 +79,17 @@ Options:
 Environment: SHAMMAH_HOME (default ~/.shammah), HF_HOME / HF_HUB_CACHE (the model cache),
 ANTHROPIC_API_KEY and other providers' keys.`;
 
-const SUBCOMMANDS = new Set(['setup', 'config', 'models', 'daemon', 'lora', 'mcp', 'help', 'version']);
+const SUBCOMMANDS = new Set([
+  'setup',
+  'config',
+  'models',
+  'daemon',
+  'lora',
+  'mcp',
+  'sessions',
+  'help',
+  'version',
+]);
 const ALIASES: Record<string, [CliArguments['command'], string[]]> = {
   'daemon-start': ['daemon', ['start']],
   'daemon-stop': ['daemon', ['stop']],

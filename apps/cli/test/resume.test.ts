@@ -187,4 +187,30 @@ describe('resuming saved sessions', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain(`No saved session "nope" in ${sessionsDir()}`);
   });
+
+  it('shammah sessions lists the saved conversations newest first, and rm deletes one', async () => {
+    const listed = await runShammah(['sessions'], { env: home.env, cwd: home.home });
+    expect(listed.code).toBe(0);
+    const lines = listed.stdout.split('\n').filter((line) => /^\d{8}-\d{6}-/.test(line));
+    expect(lines).toHaveLength(3);
+    // The walrus session was continued last (by the piped question).
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^${walrus.id} {2}\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} +6 msgs {2}The secret word is walrus\\.$`,
+      ),
+    );
+    expect(listed.stdout).toContain('Fresh start.');
+    expect(listed.stdout).toContain('shammah --resume <id>');
+
+    const fresh = (await readSessions()).find((session) => session.title === 'Fresh start.')!;
+    const removed = await runShammah(['sessions', 'rm', fresh.id], { env: home.env, cwd: home.home });
+    expect(removed.stdout).toBe(`Deleted session ${fresh.id} (Fresh start.).\n`);
+    expect((await readSessions()).map((session) => session.id).sort()).toEqual(
+      [pelican.id, walrus.id].sort(),
+    );
+
+    const missing = await runShammah(['sessions', 'rm', fresh.id], { env: home.env, cwd: home.home });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain(`No saved session "${fresh.id}"`);
+  });
 });
