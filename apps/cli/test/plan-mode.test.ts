@@ -97,6 +97,22 @@ describe('plan mode', () => {
     expect(String(after[1]!.messages.at(-1)?.content)).toContain('carry out step 2 only: Print a goodbye');
   });
 
+  it('sends the reason for rejecting a presented plan to the model, and stays in plan mode', async () => {
+    const term = await start();
+    await term.type('/plan Add a notes file, and present it.');
+    await term.press('Enter');
+    await term.waitFor('Run this plan?');
+    await term.press('r');
+    await term.waitFor('Say what to change and press Enter');
+    await term.type('Use README.md instead of notes.txt.');
+    await term.press('Enter');
+    const screen = await term.waitFor('The tool said: The user rejected the plan.');
+    expect(screen).toMatch(/☰ Proposed plan \(rejected\)/);
+    expect(screen).toContain('PLAN MODE');
+    const told = teacher.requests.at(-1)!.messages.find((message) => message.role === 'tool');
+    expect(String(told?.content)).toContain('Their feedback: Use README.md instead of notes.txt.');
+  });
+
   it('lets the user edit a proposed plan, then reject it and stay in plan mode', async () => {
     const term = await start();
     await term.type('/plan Add a notes file to the project.');
