@@ -37,6 +37,7 @@ describe('slash commands', () => {
       '/plan',
       '/feedback',
       '/status',
+      '/memory',
       '/exit',
     ])
       expect(text).toContain(name);
