@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { chunk, random } from './test-support/chunking.js';
 import {
   IncrementalToolCallParser,
   parseToolCalls,
@@ -31,27 +32,6 @@ const corpus = Object.entries(expectations).map(([file, expected]) => ({
 function optionsFor(expected: Expectation): ToolCallParserOptions {
   const known = expected.options?.knownTools?.map((name) => name.toLowerCase());
   return known ? { isKnownTool: (name) => known.includes(name.toLowerCase()) } : {};
-}
-
-/** A seeded random number generator (mulberry32), so chunkings are reproducible. */
-function random(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function chunk(text: string, sizes: () => number): string[] {
-  const chunks: string[] = [];
-  for (let index = 0; index < text.length; ) {
-    const size = Math.max(1, Math.floor(sizes()));
-    chunks.push(text.slice(index, index + size));
-    index += size;
-  }
-  return chunks;
 }
 
 function streamed(chunks: readonly string[], options: ToolCallParserOptions) {
