@@ -218,6 +218,17 @@ describe('shammah mcp add | list | rm, and MCP tools in a session', () => {
     }
     expect(screen).toMatch(/^echo {2}connected \(stdio · shammah-test-server 1\.2\.3\) · 7 tools$/m);
     expect(screen).toMatch(/^ {2}mcp__echo__echo +Repeats the text back\. \(read-only\)$/m);
+
+    // restart reconnects one server (and names the servers for a wrong name).
+    await terminal.type('/mcp restart nosuch');
+    await terminal.press('Enter');
+    await terminal.waitFor('No MCP server named "nosuch" is configured. Servers: echo, docs.');
+    await terminal.type('/mcp restart echo');
+    await terminal.press('Enter');
+    const restarted = await terminal.waitFor(/> \/mcp restart echo\necho {2}connected/, 30_000);
+    expect(restarted).toMatch(
+      /> \/mcp restart echo\necho {2}connected \(stdio · shammah-test-server 1\.2\.3\) · 7 tools/,
+    );
   });
 
   it('rm removes a server from config.toml and from the list, and explains bad input', async () => {
