@@ -261,7 +261,7 @@ export class DecoderSession implements Decoder<SessionCache> {
     }
     const single = ids.length === 1 && layout.logitsType === 'float32';
     const fetches: Record<string, RuntimeTensor | null> = {
-      logits: single ? this.#stepLogitsTensor : null,
+      logits: single ? this.#stepLogitsTensor : this.#rowsOutput(ids.length, keepLast),
       ...kv.fetches,
     };
     let outputs: Record<string, RuntimeTensor> | undefined;
@@ -269,10 +269,23 @@ export class DecoderSession implements Decoder<SessionCache> {
       outputs = await this.#session.run(feeds, fetches);
       cache.commit(total);
       if (single) return this.#stepLogits;
+      // Rows written into memory of our own are handed over as they are.
+      if (allPositions && fetches.logits) return fetches.logits.data as Float32Array;
       return this.#readLogits(outputs.logits!, ids.length, allPositions);
     } finally {
       if (outputs && !single) disposeTensor(outputs.logits);
     }
+  }
+
+  /**
+   * Where a run of several positions writes its logits: memory of our own when the runtime writes
+   * outputs in place (the runtime's own output would be copied once more), else the runtime's.
+   */
+  #rowsOutput(count: number, keepLast: boolean): RuntimeTensor | null {
+    if (!this.#session.writesOutputsInPlace || this.layout.logitsType !== 'float32') return null;
+    const rows = keepLast ? 1 : count;
+    const vocab = this.layout.vocabSize;
+    return createTensor('float32', new Float32Array(rows * vocab), [1, rows, vocab]);
   }
 
   #readLogits(tensor: RuntimeTensor, count: number, allPositions: boolean): Float32Array {
