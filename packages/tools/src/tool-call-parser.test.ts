@@ -52,7 +52,7 @@ function streamed(chunks: readonly string[], options: ToolCallParserOptions) {
 }
 
 describe('tool-call parser corpus', () => {
-  it('has a realistic corpus', () => {
+  it('has a synthetic corpus covering every format (real outputs: tool-call-parser.real.test.ts)', () => {
     expect(corpus.length).toBeGreaterThanOrEqual(35);
   });
 
