@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Decoder } from './decoder.js';
 import { CorruptModelError, OutOfMemoryError, UnsupportedModelError } from './errors.js';
-import { KvCache, type KvLayout, SharedKvCache } from './kv-cache.js';
+import { KvCache, type KvLayout, KvSlab, SharedKvCache } from './kv-cache.js';
 import type { ModelConfig } from './model-files.js';
 import {
   createTensor,
@@ -167,6 +167,14 @@ export function explainLoadError(path: string, error: unknown): Error {
  */
 type SessionCache = KvCache | SharedKvCache;
 
+/** Decoding several sequences in one run. */
+export interface BatchingOptions {
+  /** Sequences that can be stepped together (their caches live side by side in one slab). */
+  slots: number;
+  /** Positions each slot holds; a longer sequence moves out of the slab and runs on its own. */
+  slotCapacity: number;
+}
+
 export class DecoderSession implements Decoder<SessionCache> {
   readonly layout: GraphLayout;
   readonly #session: RuntimeSession;
@@ -177,9 +185,16 @@ export class DecoderSession implements Decoder<SessionCache> {
   /** Ones for the attention mask: views of it are fed, so no mask is built per step. */
   #maskOnes: BigInt64Array | Int32Array;
 
-  private constructor(session: RuntimeSession, layout: GraphLayout) {
+  /** Where the caches of sequences that can be stepped together live (batching on). */
+  readonly #slab: KvSlab | undefined;
+
+  private constructor(session: RuntimeSession, layout: GraphLayout, batching?: BatchingOptions) {
     this.#session = session;
     this.layout = layout;
+    this.#slab =
+      batching && batching.slots > 1 && layout.sharedKvBuffer
+        ? new KvSlab(layout.kv, batching.slots, batching.slotCapacity)
+        : undefined;
     this.#stepLogits = new Float32Array(layout.vocabSize);
     this.#stepLogitsTensor = createTensor('float32', this.#stepLogits, [1, 1, layout.vocabSize], true);
     this.#maskOnes =
@@ -190,7 +205,7 @@ export class DecoderSession implements Decoder<SessionCache> {
   static async open(
     path: string,
     config: ModelConfig,
-    options: RuntimeSessionOptions = {},
+    options: RuntimeSessionOptions & { batching?: BatchingOptions } = {},
   ): Promise<DecoderSession> {
     let session: RuntimeSession;
     try {
@@ -202,7 +217,7 @@ export class DecoderSession implements Decoder<SessionCache> {
       const layout = detectLayout(session, config);
       const sharedKvBuffer =
         session.writesOutputsInPlace && !layout.takesPositionIds && (await usesGroupQueryAttention(path));
-      return new DecoderSession(session, { ...layout, sharedKvBuffer });
+      return new DecoderSession(session, { ...layout, sharedKvBuffer }, options.batching);
     } catch (error) {
       await session.release();
       throw error;
@@ -218,10 +233,109 @@ export class DecoderSession implements Decoder<SessionCache> {
     return this.#session.binding;
   }
 
+  /** Runs that stepped more than one sequence (for diagnostics and tests). */
+  batchedRuns = 0;
+
+  /** Sequences that can be stepped in one run (1 when batching is off or the graph cannot batch). */
+  get batchSlots(): number {
+    return this.#slab?.slots ?? 1;
+  }
+
   createCache(capacity: number): SessionCache {
-    return this.layout.sharedKvBuffer
-      ? new SharedKvCache(this.layout.kv, capacity)
-      : new KvCache(this.layout.kv, capacity);
+    if (!this.layout.sharedKvBuffer) return new KvCache(this.layout.kv, capacity);
+    const slot = this.#slab && capacity <= this.#slab.capacity ? this.#slab.acquire() : undefined;
+    return new SharedKvCache(this.layout.kv, capacity, slot);
+  }
+
+  /**
+   * Feeds one token to each of several sequences and returns each one's logits (arrays of their
+   * own). Sequences whose caches share this session's slab run as one batch: one run for all of
+   * them. The others run one after another.
+   */
+  async forwardEach(steps: ReadonlyArray<{ id: number; cache: SessionCache }>): Promise<Float32Array[]> {
+    const slab = this.#slab;
+    const results: Float32Array[] = new Array(steps.length);
+    const batched: number[] = [];
+    steps.forEach((step, index) => {
+      const cache = step.cache;
+      if (
+        slab &&
+        cache instanceof SharedKvCache &&
+        cache.slot?.slab === slab &&
+        cache.length < slab.capacity
+      ) {
+        batched.push(index);
+      }
+    });
+    // A full slot that is not stepping could not take the batch's throwaway write: run one by one.
+    const blocked = slab?.occupants.some(
+      (occupant) =>
+        occupant && occupant.length >= slab.capacity && !steps.some((step) => step.cache === occupant),
+    );
+    if (slab && batched.length > 1 && !blocked) {
+      const logits = await this.#forwardBatch(
+        slab,
+        batched.map((index) => steps[index]!),
+      );
+      batched.forEach((index, row) => {
+        results[index] = logits[row]!;
+      });
+    }
+    for (let index = 0; index < steps.length; index++) {
+      if (results[index]) continue;
+      results[index] = (await this.forward([steps[index]!.id], steps[index]!.cache)).slice();
+    }
+    return results;
+  }
+
+  async #forwardBatch(
+    slab: KvSlab,
+    steps: ReadonlyArray<{ id: number; cache: SessionCache }>,
+  ): Promise<Float32Array[]> {
+    const { layout } = this;
+    const vocab = layout.vocabSize;
+    const stepping = new Map<number, { id: number; cache: SharedKvCache }>();
+    for (const step of steps) {
+      const cache = step.cache as SharedKvCache;
+      stepping.set(cache.slot!.index, { id: step.id, cache });
+    }
+    const rows = Math.max(...stepping.keys()) + 1;
+    // Each row's new position is the count of ones in its mask row minus one: a stepping sequence
+    // writes at its length; a slot that is not stepping gets a throwaway token written just past
+    // what it holds (or at 0 when free), which its next real step overwrites.
+    const totals: number[] = [];
+    for (let row = 0; row < rows; row++) {
+      const step = stepping.get(row);
+      const occupant = slab.occupants[row];
+      totals.push((step ? step.cache.length : Math.min(occupant?.length ?? 0, slab.capacity - 1)) + 1);
+    }
+    const width = Math.max(...totals);
+    const mask = layout.maskType === 'int32' ? new Int32Array(rows * width) : new BigInt64Array(rows * width);
+    totals.forEach((total, row) => {
+      if (mask instanceof Int32Array) mask.fill(1, row * width, row * width + total);
+      else mask.fill(1n, row * width, row * width + total);
+    });
+    const ids = Array.from({ length: rows }, (_, row) => stepping.get(row)?.id ?? 0);
+    const kv = slab.stepTensors(rows);
+    const logits = new Float32Array(rows * vocab);
+    const feeds: Record<string, RuntimeTensor> = {
+      input_ids: intTensor(layout.idsType, ids, [rows, 1]),
+      attention_mask: createTensor(layout.maskType, mask, [rows, width]),
+      ...kv.feeds,
+    };
+    if (layout.logitsToKeepInput)
+      feeds[layout.logitsToKeepInput] = createTensor('int64', BigInt64Array.of(1n), []);
+    await this.#session.run(feeds, {
+      logits: createTensor('float32', logits, [rows, 1, vocab]),
+      ...kv.fetches,
+    });
+    this.batchedRuns++;
+    return steps.map((step) => {
+      const cache = step.cache as SharedKvCache;
+      const row = cache.slot!.index;
+      cache.commit(cache.length + 1);
+      return logits.slice(row * vocab, (row + 1) * vocab);
+    });
   }
 
   #mask(total: number): RuntimeTensor {
@@ -259,7 +373,9 @@ export class DecoderSession implements Decoder<SessionCache> {
         [],
       );
     }
-    const single = ids.length === 1 && layout.logitsType === 'float32';
+    // With batching on, sequences run side by side and each call gets logits of its own; otherwise
+    // a step's logits are written into the one step buffer.
+    const single = ids.length === 1 && layout.logitsType === 'float32' && !this.#slab;
     const fetches: Record<string, RuntimeTensor | null> = {
       logits: single ? this.#stepLogitsTensor : this.#rowsOutput(ids.length, keepLast),
       ...kv.fetches,
@@ -270,7 +386,7 @@ export class DecoderSession implements Decoder<SessionCache> {
       cache.commit(total);
       if (single) return this.#stepLogits;
       // Rows written into memory of our own are handed over as they are.
-      if (allPositions && fetches.logits) return fetches.logits.data as Float32Array;
+      if ((allPositions || ids.length === 1) && fetches.logits) return fetches.logits.data as Float32Array;
       return this.#readLogits(outputs.logits!, ids.length, allPositions);
     } finally {
       if (outputs && !single) disposeTensor(outputs.logits);
@@ -283,7 +399,7 @@ export class DecoderSession implements Decoder<SessionCache> {
    */
   #rowsOutput(count: number, keepLast: boolean): RuntimeTensor | null {
     if (!this.#session.writesOutputsInPlace || this.layout.logitsType !== 'float32') return null;
-    const rows = keepLast ? 1 : count;
+    const rows = keepLast || count === 1 ? 1 : count;
     const vocab = this.layout.vocabSize;
     return createTensor('float32', new Float32Array(rows * vocab), [1, rows, vocab]);
   }
@@ -294,7 +410,7 @@ export class DecoderSession implements Decoder<SessionCache> {
     const data = tensor.data as Float32Array | Uint16Array;
     const start = allPositions ? 0 : (rows - 1) * vocab;
     const length = allPositions ? rows * vocab : vocab;
-    const out = allPositions ? new Float32Array(length) : this.#stepLogits;
+    const out = allPositions || this.#slab ? new Float32Array(length) : this.#stepLogits;
     if (data instanceof Float32Array) out.set(data.subarray(start, start + length));
     else for (let i = 0; i < length; i++) out[i] = halfToFloat(data[start + i]!);
     return out;
@@ -302,6 +418,7 @@ export class DecoderSession implements Decoder<SessionCache> {
 
   async release(): Promise<void> {
     this.#stepLogitsTensor.dispose();
+    this.#slab?.release();
     await this.#session.release();
   }
 }

@@ -41,6 +41,7 @@ async function handle(message: ToDecoderThread): Promise<void> {
         type: 'opened',
         layout: session.layout,
         executionProvider: session.executionProvider,
+        batchSlots: session.batchSlots,
         logits: shared,
       });
       return;
@@ -59,10 +60,10 @@ async function handle(message: ToDecoderThread): Promise<void> {
       try {
         const cache = cacheOf(message.cache);
         const result = await session!.forward(message.ids, cache, message.allPositions);
-        if (message.allPositions) {
+        if (message.allPositions || message.copy) {
           // Rows of several positions are a fresh array: hand its memory over instead of copying
           // it. One position's row is the session's reused step buffer, so it is copied.
-          const rows = message.ids.length > 1 ? result : result.slice();
+          const rows = message.allPositions && message.ids.length > 1 ? result : result.slice();
           post({ type: 'forwarded', id: message.id, length: cache.length, rows }, [
             rows.buffer as ArrayBuffer,
           ]);
@@ -70,6 +71,26 @@ async function handle(message: ToDecoderThread): Promise<void> {
           logits!.set(result);
           post({ type: 'forwarded', id: message.id, length: cache.length });
         }
+      } catch (error) {
+        post({ type: 'error', id: message.id, error: serializeError(error) });
+      }
+      return;
+    }
+    case 'forward-each': {
+      try {
+        const caches = message.steps.map((step) => cacheOf(step.cache));
+        const rows = await session!.forwardEach(
+          message.steps.map((step, index) => ({ id: step.token, cache: caches[index]! })),
+        );
+        post(
+          {
+            type: 'forwarded-each',
+            id: message.id,
+            lengths: caches.map((cache) => cache.length),
+            rows,
+          },
+          rows.map((row) => row.buffer as ArrayBuffer),
+        );
       } catch (error) {
         post({ type: 'error', id: message.id, error: serializeError(error) });
       }

@@ -26,6 +26,13 @@ export interface Decoder<Cache extends DecoderCache = DecoderCache> {
    * caller may read (and change) until the next call.
    */
   forward(ids: readonly number[], cache: Cache, allPositions?: boolean): Promise<Float32Array>;
+  /** Sequences one run can step together (1 when the decoder does not batch). */
+  readonly batchSlots: number;
+  /**
+   * Feeds one token to each of several sequences — in one run where their caches allow — and
+   * returns each one's logits in an array of its own.
+   */
+  forwardEach(steps: ReadonlyArray<{ id: number; cache: Cache }>): Promise<Float32Array[]>;
   /** Frees the graph. */
   release(): Promise<void>;
 }

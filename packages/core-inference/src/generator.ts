@@ -64,6 +64,15 @@ export interface GeneratorOptions {
    * and the calling thread's event loop never waits for a step. False runs it on the calling thread.
    */
   sessionThread?: boolean;
+  /**
+   * Sequences generated at the same time, their decode steps run together in one batch (for a
+   * server with several clients). Default 1: requests run one after another. Batching needs a
+   * GroupQueryAttention graph on the CPU (the fused variants); with others, requests run one after
+   * another.
+   */
+  batchSize?: number;
+  /** Positions each batched sequence can hold before it leaves the batch. Default 2048 (or the context length, if smaller). */
+  batchSlotCapacity?: number;
   logger?: Logger;
 }
 
@@ -241,9 +250,19 @@ export class Generator implements ChatModel {
     }
     const tokenizer = new ChatTokenizer(files, family);
     const { variant, path } = chooseVariant(files, this.#options.variant);
+    const batchSize = this.#options.batchSize ?? 1;
+    const contextLimit = files.config.max_position_embeddings ?? family.defaultContextLength;
     const sessionOptions = {
       ...(this.#options.executionProviders ? { executionProviders: this.#options.executionProviders } : {}),
       ...(this.#options.threads ? { intraOpThreads: this.#options.threads } : {}),
+      ...(batchSize > 1
+        ? {
+            batching: {
+              slots: batchSize,
+              slotCapacity: Math.min(this.#options.batchSlotCapacity ?? 2048, contextLimit),
+            },
+          }
+        : {}),
       logger: this.#log,
     };
     const session: Decoder =
@@ -279,6 +298,65 @@ export class Generator implements ChatModel {
     const run = this.#queue.then(task, task);
     this.#queue = run.catch(() => undefined);
     return run;
+  }
+
+  /** Generations running now (batching on), and those waiting for a free place. */
+  #running = new Set<Promise<unknown>>();
+  #waiting: Array<() => void> = [];
+
+  /** Runs a generation: one at a time, or up to `batchSize` side by side. */
+  #generation<T>(task: () => Promise<T>): Promise<T> {
+    // A graph that cannot batch runs its requests one after another whatever was asked.
+    const size = Math.min(this.#options.batchSize ?? 1, this.#loaded?.session.batchSlots ?? 1);
+    if (size <= 1) return this.#exclusive(task);
+    const start = async (): Promise<T> => {
+      while (this.#running.size >= size) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+      await this.#queue;
+      const run = task();
+      this.#running.add(run);
+      try {
+        return await run;
+      } finally {
+        this.#running.delete(run);
+        this.#waiting.shift()?.();
+      }
+    };
+    return start();
+  }
+
+  #pendingSteps: Array<{
+    id: number;
+    cache: DecoderCache;
+    resolve: (logits: Float32Array) => void;
+    reject: (error: unknown) => void;
+  }> = [];
+  #flushScheduled = false;
+
+  /**
+   * One decode step. With batching on, the steps that sequences ask for in the same turn of the
+   * event loop run as one batch, and each gets logits of its own.
+   */
+  #step(session: Decoder, id: number, cache: DecoderCache): Promise<Float32Array> {
+    if (session.batchSlots <= 1 || (this.#options.batchSize ?? 1) <= 1) return session.forward([id], cache);
+    return new Promise((resolve, reject) => {
+      this.#pendingSteps.push({ id, cache, resolve, reject });
+      if (this.#flushScheduled) return;
+      this.#flushScheduled = true;
+      setImmediate(() => {
+        this.#flushScheduled = false;
+        const steps = this.#pendingSteps.splice(0);
+        session.forwardEach(steps).then(
+          (rows) => {
+            steps.forEach((step, index) => {
+              step.resolve(rows[index]!);
+            });
+          },
+          (error: unknown) => {
+            for (const step of steps) step.reject(error);
+          },
+        );
+      });
+    });
   }
 
   #takePrefix(prompt: readonly number[], session: Decoder): { cache: DecoderCache; reused: number } {
@@ -335,7 +413,7 @@ export class Generator implements ChatModel {
           wake?.();
         };
         const work = self
-          .#exclusive(() => self.#generate(promptIds, options, push))
+          .#generation(() => self.#generate(promptIds, options, push))
           .then(
             () => {
               finished = true;
@@ -433,7 +511,7 @@ export class Generator implements ChatModel {
           break;
         }
         if (generated >= maxTokens) break;
-        logits = await session.forward([id], cache);
+        logits = await this.#step(session, id, cache);
       }
       if (!logits && (options.signal?.aborted || abandoned.has(emit))) finishReason = 'abort';
       const rest = streamer.flush();
@@ -545,6 +623,7 @@ export class Generator implements ChatModel {
   async dispose(): Promise<void> {
     await this.#loading;
     await this.#queue;
+    await Promise.allSettled([...this.#running]);
     this.clearPrefixCache();
     await this.#loaded?.session.release();
     this.#loaded = undefined;

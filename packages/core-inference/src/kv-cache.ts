@@ -163,11 +163,16 @@ export class SharedKvCache implements DecoderCache {
   #arrays: KvArray[];
   #tensors: RuntimeTensor[];
 
-  constructor(layout: KvLayout, initialCapacity = 256) {
+  /** The slab slot the buffers live in, while they live in one. */
+  #slot: KvSlot | undefined;
+
+  constructor(layout: KvLayout, initialCapacity = 256, slot?: KvSlot) {
     this.layout = layout;
-    this.#capacity = Math.max(1, initialCapacity);
-    this.#arrays = this.#allocate(this.#capacity);
+    this.#slot = slot;
+    this.#capacity = slot ? slot.capacity : Math.max(1, initialCapacity);
+    this.#arrays = slot ? slot.arrays : this.#allocate(this.#capacity);
     this.#tensors = this.#bind(this.#arrays, this.#capacity);
+    slot?.occupy(this);
   }
 
   get length(): number {
@@ -177,6 +182,11 @@ export class SharedKvCache implements DecoderCache {
   /** Positions the buffers hold without growing. */
   get capacity(): number {
     return this.#capacity;
+  }
+
+  /** The slab slot the cache lives in (so its steps can run in one batch with the slab's others). */
+  get slot(): KvSlot | undefined {
+    return this.#slot;
   }
 
   /** Bytes held by the cache's buffers. */
@@ -204,6 +214,9 @@ export class SharedKvCache implements DecoderCache {
     const next = this.#allocate(capacity);
     this.#copyRows(this.#arrays, this.#capacity, next, capacity, this.#length);
     for (const tensor of this.#tensors) tensor.dispose();
+    // Outgrowing a slab slot moves the cache to buffers of its own (it is no longer batched).
+    this.#slot?.vacate();
+    this.#slot = undefined;
     this.#arrays = next;
     this.#tensors = this.#bind(next, capacity);
     this.#capacity = capacity;
@@ -248,6 +261,8 @@ export class SharedKvCache implements DecoderCache {
   /** Frees the runtime's handles on the buffers. */
   release(): void {
     for (const tensor of this.#tensors) tensor.dispose();
+    this.#slot?.vacate();
+    this.#slot = undefined;
     this.#tensors = [];
     this.#arrays = [];
     this.#length = 0;
@@ -260,5 +275,100 @@ export class SharedKvCache implements DecoderCache {
     this.#copyRows(this.#arrays, this.#capacity, copy.#arrays, copy.#capacity, length);
     copy.#length = length;
     return copy;
+  }
+}
+
+/** One slot of a `KvSlab`: a sequence's share of the slab's buffers. */
+export interface KvSlot {
+  readonly slab: KvSlab;
+  readonly index: number;
+  readonly capacity: number;
+  /** Views of the slab's buffers, [heads][capacity][dim] each. */
+  readonly arrays: KvArray[];
+  occupy(cache: SharedKvCache): void;
+  vacate(): void;
+}
+
+/**
+ * KV buffers for several sequences side by side ([slots][heads][capacity][dim] per tensor), so that
+ * one run can step them all: a batch. Each sequence's cache is a `SharedKvCache` over its slot; a
+ * sequence that outgrows its slot moves to buffers of its own and leaves the batch.
+ */
+export class KvSlab {
+  readonly layout: KvLayout;
+  readonly slots: number;
+  readonly capacity: number;
+  readonly #arrays: KvArray[];
+  readonly #occupants: Array<SharedKvCache | undefined>;
+  #tensors = new Map<number, RuntimeTensor[]>();
+
+  constructor(layout: KvLayout, slots: number, capacity: number) {
+    this.layout = layout;
+    this.slots = slots;
+    this.capacity = capacity;
+    const size = slots * capacity * layout.kvHeads * layout.headDim;
+    this.#arrays = layout.pairs.map(() =>
+      layout.dtype === 'float16' ? new Uint16Array(size) : new Float32Array(size),
+    );
+    this.#occupants = new Array(slots).fill(undefined);
+  }
+
+  /** Bytes held by the slab's buffers. */
+  get byteSize(): number {
+    return this.#arrays.reduce((total, array) => total + array.byteLength, 0);
+  }
+
+  /** The cache in each slot (undefined where free). */
+  get occupants(): ReadonlyArray<SharedKvCache | undefined> {
+    return this.#occupants;
+  }
+
+  /** A free slot, or undefined when all are taken. */
+  acquire(): KvSlot | undefined {
+    const index = this.#occupants.indexOf(undefined);
+    if (index === -1) return undefined;
+    const perSlot = this.capacity * this.layout.kvHeads * this.layout.headDim;
+    const occupants = this.#occupants;
+    return {
+      slab: this,
+      index,
+      capacity: this.capacity,
+      arrays: this.#arrays.map((array) => array.subarray(index * perSlot, (index + 1) * perSlot)),
+      occupy(cache) {
+        occupants[index] = cache;
+      },
+      vacate() {
+        if (occupants[index]) occupants[index] = undefined;
+      },
+    };
+  }
+
+  /** The first `rows` slots' buffers as one batch's past inputs and present outputs. */
+  stepTensors(rows: number): {
+    feeds: Record<string, RuntimeTensor>;
+    fetches: Record<string, RuntimeTensor>;
+  } {
+    let tensors = this.#tensors.get(rows);
+    if (!tensors) {
+      const { kvHeads, headDim, dtype } = this.layout;
+      const perSlot = this.capacity * kvHeads * headDim;
+      tensors = this.#arrays.map((array) =>
+        createTensor(dtype, array.subarray(0, rows * perSlot), [rows, kvHeads, this.capacity, headDim], true),
+      );
+      this.#tensors.set(rows, tensors);
+    }
+    const feeds: Record<string, RuntimeTensor> = {};
+    const fetches: Record<string, RuntimeTensor> = {};
+    this.layout.pairs.forEach(([past, present], index) => {
+      feeds[past] = tensors[index]!;
+      fetches[present] = tensors[index]!;
+    });
+    return { feeds, fetches };
+  }
+
+  /** Frees the runtime's handles on the buffers. */
+  release(): void {
+    for (const tensors of this.#tensors.values()) for (const tensor of tensors) tensor.dispose();
+    this.#tensors.clear();
   }
 }

@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { type Logger, silentLogger } from '@shammah/provider';
 import type { Decoder, DecoderCache } from './decoder.js';
-import type { GraphLayout } from './decoder-session.js';
+import type { BatchingOptions, GraphLayout } from './decoder-session.js';
 import type { ModelConfig } from './model-files.js';
 import type { ExecutionProvider } from './onnx-runtime.js';
 import { type LogMessage, replayLog } from './thread-logger.js';
@@ -13,6 +13,8 @@ export interface ThreadedDecoderOptions {
   executionProviders?: ExecutionProvider[];
   intraOpThreads?: number;
   binding?: 'auto' | 'onnxruntime-node';
+  /** Decode several sequences in one run (GroupQueryAttention graphs through the C API). */
+  batching?: BatchingOptions;
   logger?: Logger;
 }
 
@@ -27,13 +29,21 @@ export type ToDecoderThread =
   | { type: 'create-cache'; cache: number; capacity: number }
   | { type: 'truncate'; cache: number; length: number }
   | { type: 'release-cache'; cache: number }
-  | { type: 'forward'; id: number; cache: number; ids: number[]; allPositions: boolean }
+  | { type: 'forward'; id: number; cache: number; ids: number[]; allPositions: boolean; copy: boolean }
+  | { type: 'forward-each'; id: number; steps: Array<{ cache: number; token: number }> }
   | { type: 'release'; id: number };
 
 /** Messages from the decoder thread. */
 export type FromDecoderThread =
-  | { type: 'opened'; layout: GraphLayout; executionProvider: string; logits: SharedArrayBuffer }
+  | {
+      type: 'opened';
+      layout: GraphLayout;
+      executionProvider: string;
+      batchSlots: number;
+      logits: SharedArrayBuffer;
+    }
   | { type: 'forwarded'; id: number; length: number; rows?: Float32Array }
+  | { type: 'forwarded-each'; id: number; lengths: number[]; rows: Float32Array[] }
   | { type: 'released'; id: number }
   | { type: 'error'; id: number; error: SerializedError }
   | LogMessage;
@@ -79,6 +89,7 @@ interface Pending {
 export class ThreadedDecoder implements Decoder {
   readonly layout: GraphLayout;
   readonly executionProvider: string;
+  readonly batchSlots: number;
   readonly #worker: Worker;
   readonly #logits: Float32Array;
   readonly #pending: Map<number, Pending>;
@@ -95,6 +106,7 @@ export class ThreadedDecoder implements Decoder {
     this.#pending = pending;
     this.layout = opened.layout;
     this.executionProvider = opened.executionProvider;
+    this.batchSlots = opened.batchSlots;
     this.#logits = new Float32Array(opened.logits);
   }
 
@@ -178,10 +190,38 @@ export class ThreadedDecoder implements Decoder {
       cache: cache.id,
       ids: [...ids],
       allPositions,
+      // With sequences running side by side, each reply needs logits of its own: the shared
+      // buffer would be overwritten by the next sequence's step before this one is read.
+      copy: this.batchSlots > 1,
     });
     if (reply.type !== 'forwarded') throw new Error(`Unexpected reply from the model thread: ${reply.type}`);
     cache.length = reply.length;
     return reply.rows ?? this.#logits;
+  }
+
+  async forwardEach(steps: ReadonlyArray<{ id: number; cache: DecoderCache }>): Promise<Float32Array[]> {
+    const caches = steps.map((step) => {
+      const cache = step.cache;
+      if (!(cache instanceof ThreadCache) || cache.owner !== this) {
+        throw new TypeError(
+          'This cache belongs to another decoder: create it with this decoder.createCache().',
+        );
+      }
+      if (cache.released)
+        throw new Error('This cache was released: create a new one with decoder.createCache().');
+      return cache;
+    });
+    const reply = await this.#request({
+      type: 'forward-each',
+      id: this.#nextId++,
+      steps: steps.map((step, index) => ({ cache: caches[index]!.id, token: step.id })),
+    });
+    if (reply.type !== 'forwarded-each')
+      throw new Error(`Unexpected reply from the model thread: ${reply.type}`);
+    caches.forEach((cache, index) => {
+      cache.length = reply.lengths[index]!;
+    });
+    return reply.rows;
   }
 
   async release(): Promise<void> {
