@@ -34,6 +34,18 @@ export async function modelDir(): Promise<string> {
   return dir;
 }
 
+/** The GGUF file the development model was converted from (recorded in its manifest). */
+export async function ggufPath(): Promise<string> {
+  const { readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const manifest = JSON.parse(await readFile(join(await modelDir(), 'shammah_manifest.json'), 'utf8')) as {
+    source?: { kind?: string; path?: string };
+  };
+  const path = process.env.SHAMMAH_BENCH_GGUF ?? manifest.source?.path;
+  if (!path) throw new Error('The model was not converted from a GGUF file: set SHAMMAH_BENCH_GGUF.');
+  return path;
+}
+
 export function peakRssMB(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024);
 }

@@ -1,16 +1,20 @@
-// pnpm bench: Shammah's Generator against transformers.js on the same ONNX files, and against the
-// bare session.run step (the ceiling of any ONNX Runtime loop). Every runner is its own process,
-// so peak memory is its own; runners go one after another so they never share the cores.
+// pnpm bench: Shammah's Generator against transformers.js on the same ONNX files, against the
+// bare runtime step (the ceiling of any ONNX Runtime loop), and against llama.cpp (natively built,
+// and node-llama-cpp's prebuilt binaries) on the GGUF the model was converted from, when
+// scripts/install-bench-peers.sh has installed them. Every runner is its own process, so peak
+// memory is its own; runners go one after another so they never share the cores.
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import {
+  ggufPath,
   median,
   modelDir,
   NEW_TOKENS,
+  PROMPT_TEXT,
   PROMPT_TOKENS,
   RUNS,
   type RunnerReport,
@@ -29,6 +33,32 @@ async function runner(script: string, variant: string): Promise<RunnerReport> {
   return JSON.parse(stdout.trim().split('\n').at(-1)!) as RunnerReport;
 }
 
+const repoRoot = join(here, '..', '..', '..');
+/** A Python with llama-cpp-python built for this CPU, when installed. */
+const llamaPython = [
+  process.env.SHAMMAH_BENCH_LLAMA_PYTHON,
+  join(repoRoot, '.tools', 'llama-cpp', 'bin', 'python'),
+]
+  .filter((path): path is string => Boolean(path))
+  .find((path) => existsSync(path));
+const nodeLlamaInstalled = existsSync(
+  join(repoRoot, '.tools', 'bench-peers', 'node_modules', 'node-llama-cpp'),
+);
+
+/** Memory bandwidth (bytes read and written per second) by copying a 256 MB buffer. */
+function measureBandwidth(): number {
+  const size = 256 * 1024 * 1024;
+  const from = Buffer.alloc(size, 1);
+  const to = Buffer.alloc(size);
+  const times: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    const start = performance.now();
+    from.copy(to);
+    times.push(performance.now() - start);
+  }
+  return (2 * size) / (median(times) / 1000);
+}
+
 const dir = await modelDir();
 const present = new Set(await readdir(join(dir, 'onnx')));
 const variants = ['fused-q41', 'fused-q41-exact', 'fused-fp32', 'q4', 'int8', 'fp32'].filter((variant) =>
@@ -42,8 +72,51 @@ const manifest = JSON.parse(readFileSync(join(dir, 'shammah_manifest.json'), 'ut
 const rows: Array<Record<string, string | number>> = [];
 const results: Record<string, unknown> = {};
 
+const bandwidth = measureBandwidth();
+console.log(`memory bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s (one thread copying)`);
+const peers: Record<string, { report: RunnerReport; summary: ReturnType<typeof summarize> }> = {};
+function summarize(report: RunnerReport) {
+  return {
+    prefillTokensPerSecond: median(report.runs.map((r) => r.prefillTokensPerSecond)),
+    decodeTokensPerSecond: median(report.runs.map((r) => r.decodeTokensPerSecond)),
+    timeToFirstTokenMs: median(report.runs.map((r) => r.timeToFirstTokenMs)),
+    peakRssMB: report.peakRssMB,
+  };
+}
+const gguf = await ggufPath().catch(() => undefined);
+if (gguf && llamaPython) {
+  for (const threads of [1, 2]) {
+    const { stdout } = await run(
+      llamaPython,
+      [
+        join(here, 'run-llama-cpp.py'),
+        gguf,
+        PROMPT_TEXT,
+        String(PROMPT_TOKENS),
+        String(NEW_TOKENS),
+        String(RUNS),
+        String(threads),
+      ],
+      { maxBuffer: 16 * 1024 * 1024 },
+    );
+    const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as RunnerReport;
+    peers[`llama.cpp, ${threads} thread${threads > 1 ? 's' : ''}`] = { report, summary: summarize(report) };
+  }
+} else console.log('llama.cpp (llama-cpp-python) is not installed: run scripts/install-bench-peers.sh');
+if (gguf && nodeLlamaInstalled) {
+  for (const threads of [1, 2]) {
+    const report = await runner('run-node-llama-cpp.ts', String(threads));
+    peers[`node-llama-cpp, ${threads} thread${threads > 1 ? 's' : ''}`] = {
+      report,
+      summary: summarize(report),
+    };
+  }
+} else console.log('node-llama-cpp is not installed: run scripts/install-bench-peers.sh');
+for (const [name, { summary }] of Object.entries(peers)) console.log(name, summary);
+
 for (const variant of variants) {
   const bare = await runner('run-bare-step.ts', variant);
+  const bareCApi = await runner('run-bare-step-c-api.ts', variant);
   const shammah = await runner('run-generator.ts', variant);
   const tjs = transformersVariants.has(variant) ? await runner('run-transformers.ts', variant) : undefined;
   const quality = manifest.variants[variant.replaceAll('-', '_')]?.quality;
@@ -55,12 +128,17 @@ for (const variant of variants) {
   });
   const ours = summary(shammah);
   const theirs = tjs ? summary(tjs) : undefined;
-  const ceiling = 1000 / bare.stepMs!;
+  const bindingStep = 1000 / bare.stepMs!;
+  const ceiling = 1000 / bareCApi.stepMs!;
+  const weightBytes = statSync(join(dir, 'onnx', variantFile(variant))).size;
+  const bandwidthCeiling = bandwidth / 2 / weightBytes;
   results[variant] = {
     quality,
     shammah: { ...ours, runs: shammah.runs },
     ...(tjs && theirs ? { transformersJs: { ...theirs, runs: tjs.runs } } : {}),
-    bareStep: { stepMs: bare.stepMs, tokensPerSecond: ceiling },
+    bareStep: { stepMs: bareCApi.stepMs, tokensPerSecond: ceiling, runner: bareCApi.runner },
+    bareBindingStep: { stepMs: bare.stepMs, tokensPerSecond: bindingStep },
+    bandwidthCeilingTokensPerSecond: bandwidthCeiling,
   };
   rows.push({
     variant,
@@ -77,11 +155,33 @@ for (const variant of variants) {
     'decode vs transformers.js': theirs
       ? `${(ours.decodeTokensPerSecond / theirs.decodeTokensPerSecond).toFixed(2)}×`
       : '',
-    'bare step tok/s': ceiling.toFixed(1),
+    'bare step tok/s (C API)': ceiling.toFixed(1),
     'decode vs bare step': `${((ours.decodeTokensPerSecond / ceiling) * 100).toFixed(0)}%`,
+    'bare onnxruntime-node step tok/s': bindingStep.toFixed(1),
+    'bandwidth ceiling tok/s': bandwidthCeiling.toFixed(0),
+    ...Object.fromEntries(
+      Object.entries(peers).map(([name, { summary: peer }]) => [
+        `decode vs ${name}`,
+        `${(ours.decodeTokensPerSecond / peer.decodeTokensPerSecond).toFixed(2)}×`,
+      ]),
+    ),
   });
   console.log(rows.at(-1));
 }
+
+const batchSweep = variants.includes('fused-q41')
+  ? (JSON.parse(
+      (
+        await run(process.execPath, ['--import', 'tsx', join(here, 'run-batch-sweep.ts'), 'fused-q41'], {
+          cwd: join(here, '..'),
+          maxBuffer: 16 * 1024 * 1024,
+        })
+      ).stdout
+        .trim()
+        .split('\n')
+        .at(-1)!,
+    ) as { results: Array<{ batch: number; stepMs: number; tokensPerSecond: number }> })
+  : undefined;
 
 const cpuModel =
   /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? 'unknown';
@@ -99,7 +199,25 @@ const machine = {
 await mkdir(docs, { recursive: true });
 await writeFile(
   join(docs, 'core-inference.json'),
-  `${JSON.stringify({ machine, promptTokens: PROMPT_TOKENS, newTokens: NEW_TOKENS, runs: RUNS, results }, null, 2)}\n`,
+  `${JSON.stringify(
+    {
+      machine,
+      promptTokens: PROMPT_TOKENS,
+      newTokens: NEW_TOKENS,
+      runs: RUNS,
+      memoryBandwidthBytesPerSecond: bandwidth,
+      results,
+      peers: Object.fromEntries(
+        Object.entries(peers).map(([name, { report, summary: figures }]) => [
+          name,
+          { ...figures, runs: report.runs },
+        ]),
+      ),
+      batchSweep: batchSweep?.results,
+    },
+    null,
+    2,
+  )}\n`,
 );
 const header = Object.keys(rows[0] ?? {});
 const table = [
@@ -112,7 +230,31 @@ const table = [
   `| ${header.map(() => '---').join(' | ')} |`,
   ...rows.map((row) => `| ${header.map((key) => row[key]).join(' | ')} |`),
   '',
-  'Bare step: one `session.run` decode step at a 500-token past with inputs built once — the ceiling of an ONNX Runtime loop.',
+  '## Peers on the GGUF the model was converted from',
+  '',
+  '| runner | prefill tok/s | decode tok/s | TTFT ms | peak RSS MB |',
+  '| --- | --- | --- | --- | --- |',
+  ...Object.entries(peers).map(
+    ([name, { summary: peer }]) =>
+      `| ${name} | ${peer.prefillTokensPerSecond.toFixed(0)} | ${peer.decodeTokensPerSecond.toFixed(1)} | ${peer.timeToFirstTokenMs.toFixed(0)} | ${peer.peakRssMB} |`,
+  ),
+  ...(Object.keys(peers).length === 0 ? ['| (not installed: scripts/install-bench-peers.sh) | | | | |'] : []),
+  '',
+  ...(batchSweep
+    ? [
+        '## Batched decoding (fused-q41, each sequence at a 500-token past)',
+        '',
+        '| sequences per run | step ms | aggregate decode tok/s | vs one sequence |',
+        '| --- | --- | --- | --- |',
+        ...batchSweep.results.map(
+          (entry) =>
+            `| ${entry.batch} | ${entry.stepMs.toFixed(1)} | ${entry.tokensPerSecond.toFixed(1)} | ${(entry.tokensPerSecond / batchSweep.results[0]!.tokensPerSecond).toFixed(2)}× |`,
+        ),
+        '',
+      ]
+    : []),
+  "Bare step (C API): one decode step at a 500-token past with every input and output bound once, the KV cache laid out as the Generator lays it out (one shared past/present buffer for the fused graphs) — the ceiling of Shammah's loop. Bare onnxruntime-node step: the same through onnxruntime-node's `session.run`, which copies every output (the whole KV cache) into new JavaScript memory.",
+  `Bandwidth ceiling: the graph file's bytes (all weights, read once a token) ÷ measured memory bandwidth (${(bandwidth / 2 / 1e9).toFixed(1)} GB/s read, one thread copying a 256 MB buffer).`,
   'Quality: teacher-forced over 802 positions against the PyTorch model of the same GGUF weights, measured by the model set-up (bar: fp32 max logit difference < 1e-3; quantized top-1 ≥ 96% and mean KL ≤ 0.005).',
   'transformers.js reads only the standard file names (model.onnx, model_q4.onnx, …), so it cannot run the fused graphs.',
   '',
