@@ -108,6 +108,7 @@ export async function daemonSettings(
           maxSessions,
           download: !flags.noDownload,
           ...(backend.threads ? { threads: backend.threads } : {}),
+          batchSize: server.batch_size,
           logger,
         })
       ).generator
@@ -143,6 +144,7 @@ export async function daemonSettings(
     maxSessions,
     sessionIdleTimeoutMs: server.session_timeout_minutes * 60_000,
     maxQueuedRequests: flags.maxQueued ?? server.max_queue,
+    localConcurrency: server.batch_size,
     ...(flags.shutdownGraceMs !== undefined ? { shutdownGraceMs: flags.shutdownGraceMs } : {}),
     ...(local ? { local } : {}),
     teachers,

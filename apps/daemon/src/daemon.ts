@@ -71,6 +71,11 @@ export interface DaemonOptions {
   sessionIdleTimeoutMs?: number;
   /** Requests that may wait for the local model; more get 429. Default 32. */
   maxQueuedRequests?: number;
+  /**
+   * Requests the local model serves at once (its batch size: they are decoded together). Default 1:
+   * one at a time, the others wait in the fair queue.
+   */
+  localConcurrency?: number;
   /** Largest request body. Default 4 MiB; larger bodies get 413. */
   maxBodyBytes?: number;
   /** How long shutdown lets requests in progress finish before cancelling them. Default 10 s. */
@@ -258,6 +263,7 @@ export function createDaemon(options: DaemonOptions = {}): Daemon {
   });
   const queue = new FairRequestQueue({
     ...(options.maxQueuedRequests !== undefined ? { maxQueued: options.maxQueuedRequests } : {}),
+    ...(options.localConcurrency !== undefined ? { concurrency: options.localConcurrency } : {}),
     onChange: ({ queued, active }) => {
       metrics.queueDepth.set(queued);
       metrics.queueActive.set(active);

@@ -65,6 +65,13 @@ export interface LocalModelOptions {
   download?: boolean;
   threads?: number;
   /**
+   * Requests decoded together in one batch (GroupQueryAttention graphs, the fused variants; others
+   * run one request at a time). Default 1.
+   */
+  batchSize?: number;
+  /** Positions each batched request can hold before it leaves the batch. Default 1024. */
+  batchSlotCapacity?: number;
+  /**
    * Run the model on a worker thread (default true), so the server answers health checks, streams and
    * disconnects while the model computes (ONNX Runtime runs synchronously on its thread).
    */
@@ -119,6 +126,9 @@ export async function createLocalModel(
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
     ...(options.download !== undefined ? { download: options.download } : {}),
     ...(options.threads ? { threads: options.threads } : {}),
+    ...(options.batchSize && options.batchSize > 1
+      ? { batchSize: options.batchSize, batchSlotCapacity: options.batchSlotCapacity ?? 1024 }
+      : {}),
     ...(options.logger ? { logger: options.logger } : {}),
   };
   const generator = options.worker === false ? Generator.create(settings) : WorkerGenerator.create(settings);

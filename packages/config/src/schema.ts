@@ -84,6 +84,8 @@ export const configSchema = z
         auth_enabled: z.boolean().default(false),
         api_keys: z.array(z.string()).default([]),
         max_queue: z.number().int().positive().default(32),
+        /** Requests the local model decodes together in one batch (1 turns batching off). */
+        batch_size: z.number().int().min(1).max(64).default(4),
       })
       .strict()
       .prefault({}),
