@@ -234,15 +234,18 @@ export async function createDaemonBackend(options: ConnectOptions): Promise<Back
       await waitForModel();
     },
     async feedback(feedback: AnswerFeedback) {
-      // The daemon learns from feedback when it has an endpoint for it (the original's /v1/feedback);
-      // the training queue was already written by the caller.
+      // The daemon's router learns from feedback (the original's /v1/feedback); the training
+      // queue was already written by the caller.
       await fetch(`${baseUrl}/v1/feedback`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({
           query: feedback.query,
-          response: feedback.correction ?? feedback.answer,
+          response: feedback.answer,
           rating: feedback.rating,
+          ...(feedback.correction ? { correction: feedback.correction } : {}),
+          // The caller wrote the training queue already: the daemon only updates its routing.
+          train: false,
         }),
         signal: AbortSignal.timeout(3000),
       }).catch(() => undefined);
