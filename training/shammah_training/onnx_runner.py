@@ -1,7 +1,9 @@
 """A minimal greedy decoder over an onnx-community style causal-LM graph, for checks and tests.
 
 The graph takes ``input_ids``, ``attention_mask``, ``position_ids`` and ``past_key_values.N.key/value``
-and returns ``logits`` and ``present.N.key/value``; an empty past (length 0) starts a sequence.
+and returns ``logits`` and ``present.N.key/value``; an empty past (length 0) starts a sequence. A graph
+with a ``num_logits_to_keep`` / ``logits_to_keep`` input (the fused graphs) is fed 0, every position's
+logits, unless the caller asks for fewer.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 PAST_NAME = re.compile(r"^past_key_values\.(\d+)\.(key|value)$")
+LOGITS_TO_KEEP_NAMES = ("num_logits_to_keep", "logits_to_keep")
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ class OnnxCausalLM:
                 f"[{kv_heads}, {head_dim}]; re-export with optimum's text-generation-with-past task"
             )
         self.cache = CacheShape(layers, kv_heads, head_dim)
+        self.logits_to_keep_input = next((n for n in LOGITS_TO_KEEP_NAMES if n in self.input_names), None)
 
     def empty_past(self) -> list[np.ndarray]:
         """Return a zero-length cache: per layer a key and a value of shape [1, kv_heads, 0, head_dim]."""
@@ -56,9 +60,13 @@ class OnnxCausalLM:
         return [np.zeros(shape, dtype=np.float32) for _ in range(2 * self.cache.layers)]
 
     def forward(
-        self, input_ids: list[int], past: list[np.ndarray] | None = None
+        self, input_ids: list[int], past: list[np.ndarray] | None = None, logits_to_keep: int = 0
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Run ``input_ids`` after ``past``; return logits [seq, vocab] and the new cache."""
+        """Run ``input_ids`` after ``past``; return logits [seq, vocab] and the new cache.
+
+        ``logits_to_keep`` > 0 asks for the last that many rows only ([k, vocab]); a graph without
+        a logits-to-keep input returns every row regardless.
+        """
         past = self.empty_past() if past is None else past
         past_length = past[0].shape[2]
         total = past_length + len(input_ids)
@@ -70,6 +78,8 @@ class OnnxCausalLM:
         for layer in range(self.cache.layers):
             feeds[f"past_key_values.{layer}.key"] = past[2 * layer]
             feeds[f"past_key_values.{layer}.value"] = past[2 * layer + 1]
+        if self.logits_to_keep_input is not None:
+            feeds[self.logits_to_keep_input] = np.array(logits_to_keep, dtype=np.int64)
         feeds = {name: value for name, value in feeds.items() if name in self.input_names}
         outputs = self.session.run(None, feeds)
         named = dict(zip(self.output_names, outputs, strict=True))
@@ -91,9 +101,9 @@ class OnnxCausalLM:
         step_ids = list(input_ids)
         for _ in range(max_new_tokens):
             if use_cache:
-                logits, past = self.forward(step_ids, past)
+                logits, past = self.forward(step_ids, past, logits_to_keep=1)
             else:
-                logits, _ = self.forward(list(input_ids) + generated)
+                logits, _ = self.forward(list(input_ids) + generated, logits_to_keep=1)
             token = int(np.argmax(logits[-1]))
             generated.append(token)
             if token in eos_token_ids:
