@@ -5,5 +5,5 @@ export venv (``training/.venv-export``, optimum-onnx with transformers 4.57) liv
 nothing here imports torch or transformers at package import time.
 """
 
-CONVERTER_VERSION = "3"
+CONVERTER_VERSION = "4"
 """Bumped whenever converter output changes; part of every manifest and of the dev-model revision."""

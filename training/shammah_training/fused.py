@@ -295,6 +295,7 @@ def build_fp32_graph(
         log(f"model builder wrote the fused fp32 graph in {time.monotonic() - started:.1f}s")
         model = onnx.load(str(built / "model.onnx"))  # pulls model.onnx.data in
         fix_cache_dims(model)
+        add_logits_to_keep(model)
         save_model(model, output)
     return {
         "onnxruntime-genai": metadata.version("onnxruntime-genai"),
@@ -322,6 +323,70 @@ def fix_cache_dims(model: Any) -> None:
             dims = value.type.tensor_type.shape.dim
             dims[3].Clear()
             dims[3].dim_value = head_dim
+
+
+LOGITS_TO_KEEP = "num_logits_to_keep"
+"""Scalar int64 input of every fused graph: how many of the last positions get logits (0: all)."""
+
+LOGITS_ROWS_DIM = "logits_sequence_length"
+"""Name of the ``logits`` output's second dimension: ``num_logits_to_keep`` rows, or all when it is 0."""
+
+
+def add_logits_to_keep(model: Any) -> None:
+    """Give the graph a ``num_logits_to_keep`` input (int64 scalar), as optimum's graphs have.
+
+    The final norm's output is sliced along the sequence axis before the LM head, so a prefill that
+    needs only the next token's logits runs the head (hidden x vocab) once instead of once per prompt
+    position. ``k > 0`` keeps the last ``k`` positions (all of them when ``k`` exceeds the sequence);
+    ``k <= 0`` keeps every position. ``logits`` keeps its name and its batch and vocab dims.
+    """
+    from onnx import TensorProto, helper
+
+    graph = model.graph
+    if any(value.name == LOGITS_TO_KEEP for value in graph.input):
+        return
+    index, head = next(
+        ((i, n) for i, n in enumerate(graph.node) if n.op_type == "MatMul" and "logits" in n.output),
+        (None, None),
+    )
+    if head is None:
+        raise FusedExportError("the builder's graph has no MatMul that produces `logits`")
+    hidden = head.input[0]
+    base = "/lm_head/LogitsToKeep"
+    zero = f"{base}/zero"
+    int64_max = f"{base}/int64_max"
+    axis = f"{base}/axis"
+    graph.initializer.extend(
+        [
+            helper.make_tensor(zero, TensorProto.INT64, [1], [0]),
+            helper.make_tensor(int64_max, TensorProto.INT64, [1], [np.iinfo(np.int64).max]),
+            helper.make_tensor(axis, TensorProto.INT64, [1], [1]),
+        ]
+    )
+
+    def out(name: str) -> str:
+        return f"{base}/{name}/output_0"
+
+    nodes = [
+        helper.make_node("Shape", [hidden], [out("Length")], name=f"{base}/Length", start=1, end=2),
+        helper.make_node("Reshape", [LOGITS_TO_KEEP, axis], [out("Keep")], name=f"{base}/Keep"),
+        helper.make_node("Sub", [out("Length"), out("Keep")], [out("Sub")], name=f"{base}/Sub"),
+        helper.make_node("Max", [out("Sub"), zero], [out("Last")], name=f"{base}/Last"),
+        helper.make_node("Greater", [out("Keep"), zero], [out("Some")], name=f"{base}/Some"),
+        helper.make_node("Where", [out("Some"), out("Last"), zero], [out("Start")], name=f"{base}/Start"),
+        helper.make_node(
+            "Slice", [hidden, out("Start"), int64_max, axis], [out("Slice")], name=f"{base}/Slice"
+        ),
+    ]
+    head.input[0] = out("Slice")
+    ordered = [*graph.node[:index], *nodes, *graph.node[index:]]
+    del graph.node[:]
+    graph.node.extend(ordered)
+    graph.input.append(helper.make_tensor_value_info(LOGITS_TO_KEEP, TensorProto.INT64, []))
+    logits = next(value for value in graph.output if value.name == "logits")
+    rows = logits.type.tensor_type.shape.dim[1]
+    rows.Clear()
+    rows.dim_param = LOGITS_ROWS_DIM
 
 
 def _hidden_of_qkv(model: Any, node: Any, num_heads: int, kv_heads: int) -> int:

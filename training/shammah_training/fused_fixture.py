@@ -65,9 +65,10 @@ graphs carry the blocks over exactly, as they do for the real dev model.
 | `onnx/model_fused_q41.onnx` | fused, Q4_1 MatMulNBits at accuracy level 4 (int8 activations): close |
 | `onnx/model_fused_q41_exact.onnx` | fused, Q4_1 MatMulNBits at accuracy level 1: exact |
 
-Fused graphs take `input_ids` int64 [batch, seq], `attention_mask` int64 [batch, past + seq] and
-`past_key_values.N.key/value` float32 [batch, 2, past, 16]; they return `logits` float32
-[batch, seq, 384] and `present.N.key/value` float32 [batch, 2, past + seq, 16]. There is no
+Fused graphs take `input_ids` int64 [batch, seq], `attention_mask` int64 [batch, past + seq],
+`past_key_values.N.key/value` float32 [batch, 2, past, 16] and `num_logits_to_keep` int64 scalar;
+they return `logits` float32 [batch, k, 384] (the last k = `num_logits_to_keep` positions, or all seq
+when it is 0) and `present.N.key/value` float32 [batch, 2, past + seq, 16]. There is no
 `position_ids`: GroupQueryAttention derives positions from the mask.
 
 `reference.json` is PyTorch's answer for these weights (format `shammah-tiny-reference/1`).

@@ -18,6 +18,8 @@ from shammah_training.files import sha256_file, sha256_tree
 from shammah_training.fused import (
     BLOCK,
     FUSED_FILES,
+    LOGITS_ROWS_DIM,
+    LOGITS_TO_KEEP,
     NotQuantizedBlocksError,
     build_fused_variants,
     pack_4bit,
@@ -28,7 +30,7 @@ from shammah_training.fused import (
 )
 from shammah_training.fused_fixture import NAME, SPEC, build_gguf_like_checkpoint, quantize_like_gguf
 from shammah_training.onnx_runner import OnnxCausalLM
-from shammah_training.tiny_models import DEFAULT_OUTPUT, PROMPT_MESSAGES, REFERENCE_FORMAT
+from shammah_training.tiny_models import DEFAULT_OUTPUT, PROMPT_MESSAGES, REFERENCE_FORMAT, VOCAB_SIZE
 
 EXACT = ("fused_fp32", "fused_q41_exact")
 TOLERANCE = 1e-4
@@ -257,7 +259,8 @@ def test_fused_graph_signature_and_ops(fused_dir: Path, variant: str) -> None:
 
     inputs, outputs = signature(model.graph.input), signature(model.graph.output)
     assert list(inputs)[:2] == ["input_ids", "attention_mask"]
-    assert set(inputs) == {"input_ids", "attention_mask", *past}  # no position_ids
+    assert set(inputs) == {"input_ids", "attention_mask", LOGITS_TO_KEEP, *past}  # no position_ids
+    assert inputs[LOGITS_TO_KEEP] == (TensorProto.INT64, [])
     assert inputs["input_ids"] == (TensorProto.INT64, ["batch_size", "sequence_length"])
     assert inputs["attention_mask"] == (TensorProto.INT64, ["batch_size", "total_sequence_length"])
     for name in past:
@@ -266,7 +269,7 @@ def test_fused_graph_signature_and_ops(fused_dir: Path, variant: str) -> None:
             ["batch_size", SPEC.kv_heads, "past_sequence_length", head_dim],
         )
     assert next(iter(outputs)) == "logits"
-    assert outputs["logits"] == (TensorProto.FLOAT, ["batch_size", "sequence_length", 384])
+    assert outputs["logits"] == (TensorProto.FLOAT, ["batch_size", LOGITS_ROWS_DIM, 384])
     for name in present:
         assert outputs[name] == (
             TensorProto.FLOAT,
@@ -296,6 +299,29 @@ def test_fused_graph_signature_and_ops(fused_dir: Path, variant: str) -> None:
             and init.name not in ("cos_cache", "sin_cache")
         ]
         assert big_floats == [], "projection weights and the LM head must all be 4- or 8-bit"
+
+
+@pytest.mark.parametrize("variant", list(FUSED_FILES))
+def test_num_logits_to_keep_returns_the_last_rows_and_zero_returns_all(fused_dir: Path, variant: str) -> None:
+    model = OnnxCausalLM(fused_dir / "onnx" / FUSED_FILES[variant])
+    assert model.logits_to_keep_input == LOGITS_TO_KEEP
+    ids = prompt_ids(fused_dir)
+    every, past_all = model.forward(ids, logits_to_keep=0)
+    assert every.shape == (len(ids), VOCAB_SIZE)
+    last, past_last = model.forward(ids, logits_to_keep=1)
+    assert last.shape == (1, VOCAB_SIZE)
+    # Only rows are dropped: the last row is the k=0 run's last row, and the cache is the same.
+    assert np.abs(last[0] - every[-1]).max() < 1e-5
+    for kept, full in zip(past_last, past_all, strict=True):
+        assert np.array_equal(kept, full)
+    three, _ = model.forward(ids, logits_to_keep=3)
+    assert three.shape == (3, VOCAB_SIZE) and np.abs(three - every[-3:]).max() < 1e-5
+    more, _ = model.forward(ids, logits_to_keep=len(ids) + 5)  # more than there are: every row
+    assert more.shape == every.shape and np.abs(more - every).max() < 1e-5
+    # On top of a cache, as a chunked prefill runs.
+    _, past = model.forward(ids[:12], logits_to_keep=1)
+    chunk, _ = model.forward(ids[12:], past, logits_to_keep=1)
+    assert chunk.shape == (1, VOCAB_SIZE) and np.abs(chunk[0] - every[-1]).max() < 1e-5
 
 
 def test_a_weight_off_the_q4_1_grid_is_refused(fused_dir: Path, tmp_path: Path) -> None:
@@ -353,6 +379,12 @@ def test_fixture_layout_size_and_manifest() -> None:
     for entry in manifest["variants"].values():
         assert sha256_file(FIXTURE / entry["file"]) == entry["sha256"]
         assert entry["quality"]["passed"], entry
+    for file in FUSED_FILES.values():
+        inputs = {value.name for value in onnx.load(str(FIXTURE / "onnx" / file)).graph.input}
+        assert LOGITS_TO_KEEP in inputs, (
+            f"{file} predates {LOGITS_TO_KEEP}; regenerate the fixture with "
+            "training/.venv/bin/python -m shammah_training.fused_fixture --force"
+        )
 
 
 def test_fixture_graphs_reproduce_the_reference() -> None:
