@@ -104,6 +104,7 @@ export async function daemonSettings(
     ? (
         await createLocalModel({
           model: served.load,
+          name: served.name,
           variant: flags.variant ?? backend.variant,
           maxSessions,
           download: !flags.noDownload,

@@ -53,6 +53,8 @@ export function prefixCacheSizeFor(sizing: PrefixCacheSizing): number {
 export interface LocalModelOptions {
   /** A Hub repository id (`HuggingFaceTB/SmolLM2-135M-Instruct`) or a model directory. */
   model: string;
+  /** The model id answers report. Default: `model`. */
+  name?: string;
   /** `auto`, `fp32`, `q4`, … Default `auto`. */
   variant?: string;
   /** Sessions the daemon keeps; sizes the prefix cache. Default 100. */
@@ -121,6 +123,7 @@ export async function createLocalModel(
   });
   const settings = {
     model: options.model,
+    ...(options.name ? { name: options.name } : {}),
     prefixCacheSize,
     ...(options.variant ? { variant: options.variant } : {}),
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),

@@ -16,6 +16,8 @@ export interface ServedModelOptions {
 export interface ServedModel {
   /** What to give the generator: the active adapter's merged model, the base directory, or the repository id. */
   load: string;
+  /** The model id answers report. */
+  name: string;
   /** The base model's directory, when it is on disk (adapters are trained against it). */
   baseDir: string | undefined;
   resolved: ResolvedModel;
@@ -49,10 +51,17 @@ export async function resolveServedModel(options: ServedModelOptions): Promise<S
   if (!baseDir) {
     return {
       load: model,
+      name: model,
       baseDir: undefined,
       resolved: { kind: 'base', dir: model, reason: `${model} is not downloaded yet, so no adapter applies` },
     };
   }
   const resolved = await options.adapters.resolveModel({ dir: baseDir });
-  return { load: resolved.dir, baseDir, resolved };
+  return {
+    load: resolved.dir,
+    // Answers name the model as the user configured it (plus the adapter's version), not by a path.
+    name: resolved.kind === 'adapter' && resolved.version ? `${model}+${resolved.version}` : model,
+    baseDir,
+    resolved,
+  };
 }

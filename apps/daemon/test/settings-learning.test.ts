@@ -120,7 +120,8 @@ describe('the daemon built from config.toml', () => {
   it('serves the active adapter', async () => {
     const status = (await (await fetch(`${url}/v1/status`)).json()) as z.infer<typeof statusSchema>;
     expect(status.model).toMatchObject({
-      id: join(home, 'adapters', 'v1', 'model'),
+      // Named as configured, plus the adapter's version (the directory it loads is an adapter's).
+      id: `${baseDir}+v1`,
       state: 'ready',
       variant: 'fp32',
       served: { kind: 'adapter', version: 'v1', reason: 'adapter v1 is active' },

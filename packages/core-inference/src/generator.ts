@@ -40,6 +40,8 @@ export type GeneratorStatus =
 export interface GeneratorOptions {
   /** A Hub repository id (`HuggingFaceTB/SmolLM2-135M-Instruct`) or a model directory. */
   model: string;
+  /** The id answers report as `modelId`. Default: `model`. */
+  name?: string;
   /** Branch or commit of the repository. Default `main`. */
   revision?: string;
   /** `auto` (the best quantized variant present), `fp32`, `q4`, `int8`, … Default `auto`. */
@@ -145,7 +147,7 @@ export class Generator implements ChatModel {
 
   private constructor(options: GeneratorOptions) {
     this.#options = options;
-    this.modelId = options.model;
+    this.modelId = options.name ?? options.model;
     this.#log = (options.logger ?? silentLogger).child({ module: 'generator', model: options.model });
     this.#loading = this.#load().catch((error: unknown) => {
       const err = error instanceof Error ? error : new Error(String(error));

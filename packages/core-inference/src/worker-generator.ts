@@ -78,7 +78,7 @@ export class WorkerGenerator implements ChatModel {
   #exited = false;
 
   private constructor(options: GeneratorOptions) {
-    this.modelId = options.model;
+    this.modelId = options.name ?? options.model;
     this.#log = options.logger ?? silentLogger;
     this.#settled = new Promise((resolve) => {
       this.#settle = resolve;
