@@ -4,4 +4,4 @@
 # this 135M model's first word of the France answer is a near-tie that variant resolves differently.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-exec node "$root/apps/cli/bin/shammah.js" --local --model HuggingFaceTB/SmolLM2-135M-Instruct --variant fused-q41-exact "$@"
+exec node "$root/apps/cli/bin/shammah.cjs" --local --model HuggingFaceTB/SmolLM2-135M-Instruct --variant fused-q41-exact "$@"

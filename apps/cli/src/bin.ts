@@ -1,7 +1,9 @@
-// The `shammah` command. Only argument parsing is loaded up front: everything heavy is imported
-// when its command runs, so the REPL draws its prompt at once and loads the model behind it.
+// The `shammah` command. Only argument parsing and the instant frame are loaded up front (the
+// build bundles them with this file into dist/bin.cjs, scripts/bundle-entry.ts): everything else is
+// imported when its command runs, so the REPL draws its prompt at once and loads the model behind it.
 import { readFileSync } from 'node:fs';
 import { type CliArguments, parseCliArguments, USAGE, UsageError } from './cli-arguments.js';
+import { drawInstantFrame } from './tui/instant-frame.js';
 
 /** When this script began to run, after Node's own start-up (for the time-to-prompt benchmark). */
 const scriptStartedAt = performance.now();
@@ -94,7 +96,6 @@ async function repl(args: CliArguments): Promise<number> {
     return runPlainRepl(options);
   }
   // The prompt first, the UI library behind it (it takes a few hundred milliseconds to load).
-  const { drawInstantFrame } = await import('./tui/instant-frame.js');
   if (process.stdin.isTTY) process.stdin.setRawMode(true);
   const instant = drawInstantFrame();
   const instantFrameAt = performance.now();

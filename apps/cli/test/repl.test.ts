@@ -161,7 +161,7 @@ describe('the REPL in a real terminal, on the real model', () => {
     const { execFile } = await import('node:child_process');
     const { promisify } = await import('node:util');
     const shell = await term.paneFlag('pane_pid');
-    const { stdout } = await promisify(execFile)('pgrep', ['-P', shell, '-f', 'shammah.js']);
+    const { stdout } = await promisify(execFile)('pgrep', ['-P', shell, '-f', 'shammah\\.cjs']);
     process.kill(Number(stdout.trim().split('\n')[0]), 'SIGTERM');
     expect(await term.exitCode(60_000)).toBe(143);
     expect(await term.paneFlag('alternate_on')).toBe('0');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The `shammah` command as users run it. */
-export const SHAMMAH_BIN = fileURLToPath(new URL('../../bin/shammah.js', import.meta.url));
+export const SHAMMAH_BIN = fileURLToPath(new URL('../../bin/shammah.cjs', import.meta.url));
 
 /** The real development model (in the Hugging Face cache). */
 export const TEST_MODEL = process.env.SHAMMAH_TEST_MODEL ?? 'HuggingFaceTB/SmolLM2-135M-Instruct';
