@@ -118,6 +118,8 @@ describe('the fused graph layout', () => {
     try {
       expect(direct.binding).toBe('c-api');
       expect(direct.layout.sharedKvBuffer).toBe(true);
+      // A prompt's logits come from the last position only: the LM head runs once.
+      expect(direct.layout.logitsToKeepInput).toBe('num_logits_to_keep');
       expect(binding.binding).toBe('onnxruntime-node');
       expect(binding.layout.sharedKvBuffer).toBe(false);
       const shared = direct.createCache(2);
