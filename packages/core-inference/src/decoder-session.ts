@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import type { Decoder } from './decoder.js';
 import { CorruptModelError, OutOfMemoryError, UnsupportedModelError } from './errors.js';
 import { KvCache, type KvLayout, KvSlab, SharedKvCache } from './kv-cache.js';
@@ -108,12 +108,29 @@ export function detectLayout(
   };
 }
 
-/** Whether the ONNX file uses GroupQueryAttention (whose CPU kernel can share past and present). */
+/**
+ * Whether the ONNX file uses GroupQueryAttention (whose CPU kernel can share past and present).
+ * Read in small chunks, stopping at the first mention (the nodes usually precede the weights), so
+ * a large graph file is never held in memory twice.
+ */
 async function usesGroupQueryAttention(path: string): Promise<boolean> {
+  const needle = Buffer.from('GroupQueryAttention');
+  let file: FileHandle | undefined;
   try {
-    return (await readFile(path)).includes('GroupQueryAttention');
+    file = await open(path, 'r');
+    const chunk = Buffer.alloc(1 << 20);
+    let carry = Buffer.alloc(0);
+    for (;;) {
+      const { bytesRead } = await file.read(chunk, 0, chunk.length, null);
+      if (bytesRead === 0) return false;
+      const window = Buffer.concat([carry, chunk.subarray(0, bytesRead)]);
+      if (window.includes(needle)) return true;
+      carry = window.subarray(Math.max(0, window.length - needle.length + 1));
+    }
   } catch {
     return false;
+  } finally {
+    await file?.close();
   }
 }
 

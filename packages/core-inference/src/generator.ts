@@ -361,7 +361,11 @@ export class Generator implements ChatModel {
     });
   }
 
-  #takePrefix(prompt: readonly number[], session: Decoder): { cache: DecoderCache; reused: number } {
+  #takePrefix(
+    prompt: readonly number[],
+    session: Decoder,
+    maxTokens: number,
+  ): { cache: DecoderCache; reused: number } {
     let best = -1;
     let bestLength = 0;
     this.#prefixes.forEach((entry, index) => {
@@ -375,7 +379,9 @@ export class Generator implements ChatModel {
       const evicted =
         this.#prefixes.length >= (this.#options.prefixCacheSize ?? 1) ? this.#prefixes.shift() : undefined;
       // Reuse an evicted cache's buffers rather than allocating new ones.
-      const cache = evicted?.cache ?? session.createCache(Math.max(256, prompt.length + 64));
+      // Room for the whole answer from the start: memory the answer never reaches is never touched
+      // (so costs nothing), and the cache never has to grow and copy itself mid-answer.
+      const cache = evicted?.cache ?? session.createCache(Math.max(256, prompt.length + maxTokens + 1));
       cache.truncate(0);
       return { cache, reused: 0 };
     }
@@ -477,7 +483,7 @@ export class Generator implements ChatModel {
       generatedCounts: counts,
     };
     const started = performance.now();
-    const { cache, reused } = this.#takePrefix(prompt, session);
+    const { cache, reused } = this.#takePrefix(prompt, session, maxTokens);
     let finishReason: 'stop' | 'length' | 'abort' = 'length';
     let firstTokenAt = 0;
     let prefillMs = 0;
