@@ -260,7 +260,8 @@ export class DecoderSession implements Decoder<SessionCache> {
 
   createCache(capacity: number): SessionCache {
     if (!this.layout.sharedKvBuffer) return new KvCache(this.layout.kv, capacity);
-    const slot = this.#slab && capacity <= this.#slab.capacity ? this.#slab.acquire() : undefined;
+    // A free slot whatever room is asked for: a sequence leaves the slab only if it really outgrows it.
+    const slot = this.#slab?.acquire();
     return new SharedKvCache(this.layout.kv, capacity, slot);
   }
 
