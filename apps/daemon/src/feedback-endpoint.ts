@@ -121,7 +121,15 @@ export function registerFeedbackEndpoint(app: Hono<DaemonEnv>, options: Feedback
     const weight = body.weight ?? weightFor(RATING_LEVEL[rating]);
 
     let training: FeedbackResponse['training'];
-    if (!body.train) training = { queued: false, reason: 'train is false' };
+    if (!body.train) {
+      // The caller queued the example itself (the CLI writes the same queue): training may be due.
+      const started = await options.training?.coordinator.maybeTrain().catch(() => undefined);
+      training = {
+        queued: false,
+        reason: 'train is false',
+        ...(started ? { trainingStarted: started.version } : {}),
+      };
+    }
     else if (!options.training) {
       training = { queued: false, reason: 'this daemon has no training queue' };
     } else {
