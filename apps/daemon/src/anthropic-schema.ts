@@ -112,6 +112,8 @@ export const messagesRequestSchema = z.object({
   top_k: z.number().int().min(0).optional(),
   metadata: z.object({ user_id: z.string().nullish() }).loose().optional(),
   thinking: z.unknown().optional(),
+  /** Shammah: `"server"` asks the daemon to run its own tools (see `x-shammah-tools`). */
+  shammah_tools: z.string({ error: 'must be "server" or "client"' }).nullish(),
 });
 
 /** The body of `POST /v1/messages/count_tokens`. */

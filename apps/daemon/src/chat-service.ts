@@ -34,6 +34,11 @@ export interface RunContext {
   /** Aborts when the client goes away. */
   signal: AbortSignal;
   logger: Logger;
+  /**
+   * Wraps the model the request names before it answers: the daemon's server-side tool loop
+   * (`ServerToolsModel`) for requests that ask the daemon to run its tools.
+   */
+  wrapModel?: (model: ChatModel) => ChatModel;
 }
 
 /**
@@ -272,7 +277,8 @@ export class ChatService {
     const buffered: ChatStreamPart[] = [];
     let exhausted = false;
     try {
-      iterator = target.model.stream(routed)[Symbol.asyncIterator]();
+      const model = context.wrapModel ? context.wrapModel(target.model) : target.model;
+      iterator = model.stream(routed)[Symbol.asyncIterator]();
       for (;;) {
         const next = await iterator.next();
         if (next.done) {

@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { configuredModel, loadConfig, type ShammahConfig, shammahPaths } from '@shammah/config';
 import { createAdapterStore, createTrainingCoordinator, createTrainingQueue } from '@shammah/lora';
 import type { ChatModel, Logger } from '@shammah/provider';
@@ -146,6 +147,10 @@ export async function daemonSettings(
     sessionIdleTimeoutMs: server.session_timeout_minutes * 60_000,
     maxQueuedRequests: flags.maxQueued ?? server.max_queue,
     localConcurrency: server.batch_size,
+    tools: server.tools,
+    ...(server.tools_dir !== ''
+      ? { toolsDir: resolve(server.tools_dir.replace(/^~(?=$|[\\/])/, homedir())) }
+      : {}),
     ...(flags.shutdownGraceMs !== undefined ? { shutdownGraceMs: flags.shutdownGraceMs } : {}),
     ...(local ? { local } : {}),
     teachers,

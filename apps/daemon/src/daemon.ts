@@ -1,6 +1,8 @@
 import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve as resolvePath } from 'node:path';
 import { createAdaptorServer } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { createTeacherLearner } from '@shammah/lora';
@@ -36,6 +38,13 @@ import { QueuedChatModel } from './queued-chat-model.js';
 import { DEFAULT_MAX_BODY_BYTES, readJsonBody, validateBody } from './request-body.js';
 import { FairRequestQueue } from './request-queue.js';
 import { RouterMetrics } from './router-metrics.js';
+import {
+  assertServerToolsAllowed,
+  SERVER_TOOLS_HEADER,
+  type ServerToolsMode,
+  ServerToolsModel,
+  serverToolsRequested,
+} from './server-tools.js';
 import { SessionStore, validateSessionId } from './session-store.js';
 import { sseResponse } from './sse.js';
 import { registerStatusEndpoint } from './status-endpoint.js';
@@ -97,6 +106,17 @@ export interface DaemonOptions {
    * and what `GET /v1/training/status` reports. Without it feedback only updates the router.
    */
   training?: DaemonTraining;
+  /**
+   * Whether the daemon runs Shammah's own tools for requests that ask it to (`x-shammah-tools: server`
+   * or `shammah_tools: "server"`): `off` (default; such requests get 403), `read-only` (Read, Glob and
+   * Grep inside `toolsDir`) or `all` (also Write, Edit, Bash and WebFetch). Requests without the opt-in
+   * always get tool calls passed through to them.
+   */
+  tools?: ServerToolsMode;
+  /** Where server-side tools run and the files they may read and write. Default the daemon's cwd. */
+  toolsDir?: string;
+  /** Most model turns of one server-side tool loop. Default 8. */
+  maxToolTurns?: number;
 }
 
 /** Where a listening daemon is. */
@@ -245,11 +265,39 @@ export function createDaemon(options: DaemonOptions = {}): Daemon {
   const host = options.host ?? DEFAULT_HOST;
   const port = options.port ?? DEFAULT_PORT;
   const apiKeys = (options.apiKeys ?? []).filter((key) => key !== '');
+  const toolsMode = options.tools ?? 'off';
+  if (toolsMode !== 'off' && toolsMode !== 'read-only' && toolsMode !== 'all') {
+    throw new DaemonConfigError(
+      `[server] tools is "${String(toolsMode)}", but it must be "off", "read-only" or "all".`,
+    );
+  }
+  if (toolsMode === 'all' && !isLoopback(host) && apiKeys.length === 0) {
+    throw new DaemonConfigError(
+      `[server] tools = "all" lets clients run commands and write files on this machine, and the daemon binds ` +
+        `to ${host} without authentication. Turn authentication on ([server] auth_enabled = true with ` +
+        'api_keys), bind to 127.0.0.1, or use tools = "read-only".',
+    );
+  }
   if (!isLoopback(host) && apiKeys.length === 0) {
     throw new DaemonConfigError(
       `Binding to ${host} exposes the daemon beyond this machine, so it needs an API key: set [server] api_keys ` +
         '(and auth_enabled = true) in config.toml, pass --api-key, or bind to 127.0.0.1.',
     );
+  }
+  const toolsDir = resolvePath(options.toolsDir ?? process.cwd());
+  if (toolsMode !== 'off') {
+    let isDirectory = false;
+    try {
+      isDirectory = statSync(toolsDir).isDirectory();
+    } catch {
+      isDirectory = false;
+    }
+    if (!isDirectory) {
+      throw new DaemonConfigError(
+        `[server] tools_dir is "${toolsDir}", which is not a directory. Point it at the directory whose files ` +
+          "the daemon's tools may use, or create it.",
+      );
+    }
   }
   const log = options.logger ?? silentLogger;
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -424,6 +472,7 @@ export function createDaemon(options: DaemonOptions = {}): Daemon {
     c: Context<DaemonEnv>,
     modelName: string,
     sessionId: string | undefined,
+    serverTools = false,
   ): RunContext => {
     let remote: string | undefined;
     try {
@@ -438,7 +487,25 @@ export function createDaemon(options: DaemonOptions = {}): Daemon {
       queueKey: sessionId ? `session:${sessionId}` : `address:${remote ?? 'unknown'}`,
       signal: c.req.raw.signal,
       logger: c.get('logger'),
+      ...(serverTools && toolsMode !== 'off'
+        ? {
+            wrapModel: (model) =>
+              new ServerToolsModel(model, {
+                mode: toolsMode,
+                toolsDir,
+                logger: c.get('logger'),
+                ...(options.maxToolTurns !== undefined ? { maxTurns: options.maxToolTurns } : {}),
+              }),
+          }
+        : {}),
     };
+  };
+
+  /** Whether the request asks the daemon to run its tools; refused (403) when the config does not allow it. */
+  const wantsServerTools = (c: Context<DaemonEnv>, field: string | null | undefined): boolean => {
+    const wanted = serverToolsRequested(c.req.header(SERVER_TOOLS_HEADER), field);
+    if (wanted) assertServerToolsAllowed(toolsMode);
+    return wanted;
   };
 
   const answerHeaders = (c: Context<DaemonEnv>, run: ChatRun, sessionId: string | undefined) => ({
@@ -491,8 +558,9 @@ export function createDaemon(options: DaemonOptions = {}): Daemon {
       body.metadata?.session_id ?? body.user,
       body.metadata?.session_id ? 'metadata.session_id' : 'user',
     );
+    const serverTools = wantsServerTools(c, body.shammah_tools);
     const request = toChatRequest(body, { acceptsImages: service.acceptsImages(body.model) });
-    const run = await service.start(request, runContext(c, body.model, sessionId));
+    const run = await service.start(request, runContext(c, body.model, sessionId, serverTools));
     const meta = { id: completionId(), created: Math.floor(Date.now() / 1000), model: run.route.model };
     const headers = answerHeaders(c, run, sessionId);
     if (body.stream) {
@@ -523,12 +591,13 @@ export function createDaemon(options: DaemonOptions = {}): Daemon {
       'anthropic',
     );
     const sessionId = sessionIdOf(c, body.metadata?.user_id, 'metadata.user_id');
+    const serverTools = wantsServerTools(c, body.shammah_tools);
     const request = toChatRequestFromAnthropic(body, { acceptsImages: service.acceptsImages(body.model) });
     // Counted while the answer starts, for message_start (the exact count comes with message_delta).
     const inputTokens = body.stream
       ? (async () => countTokens(request))().catch(() => 0)
       : Promise.resolve(0);
-    const run = await service.start(request, runContext(c, body.model, sessionId));
+    const run = await service.start(request, runContext(c, body.model, sessionId, serverTools));
     const id = messageId();
     const headers = { ...answerHeaders(c, run, sessionId), 'request-id': c.get('requestId') };
     if (body.stream) {

@@ -74,6 +74,21 @@ export class AuthenticationError extends ShammahError {
   }
 }
 
+/** A request asked the daemon to run its own tools, but the daemon's config does not allow it. */
+export class ServerToolsDisabledError extends ShammahError {
+  override readonly name = 'ServerToolsDisabledError';
+
+  constructor() {
+    super(
+      'server_tools_disabled',
+      'This request asks the daemon to run its own tools (x-shammah-tools: server or shammah_tools: "server"), ' +
+        'but this daemon does not run tools for clients. Run the tool calls on your side (send the request ' +
+        'without the opt-in), or let the daemon run them: set [server] tools = "read-only" (or "all") and ' +
+        'tools_dir in config.toml, and restart the daemon.',
+    );
+  }
+}
+
 /** No such endpoint, session or other resource. */
 export class NotFoundError extends ShammahError {
   override readonly name = 'NotFoundError';

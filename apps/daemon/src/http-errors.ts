@@ -41,6 +41,7 @@ const rules: Record<string, Rule> = {
   context_too_long: { status: 400, code: 'context_length_exceeded' },
   router_invalid_request: { status: 400, code: null },
   unauthorized: { status: 401, code: 'invalid_api_key' },
+  server_tools_disabled: { status: 403, code: 'server_tools_disabled' },
   not_found: { status: 404, code: null },
   session_not_found: { status: 404, code: 'session_not_found' },
   unknown_model: { status: 404, code: 'model_not_found' },

@@ -20,6 +20,7 @@ export {
   NotFoundError,
   PayloadTooLargeError,
   QueueFullError,
+  ServerToolsDisabledError,
   ShuttingDownError,
   UnknownModelError,
   UnsupportedContentError,
@@ -66,6 +67,15 @@ export { FairRequestQueue } from './request-queue.js';
 export { RouterMetrics } from './router-metrics.js';
 export type { ServedModel, ServedModelOptions } from './served-model.js';
 export { resolveServedModel } from './served-model.js';
+export type { ServerToolsMode, ServerToolsModelOptions } from './server-tools.js';
+export {
+  DEFAULT_SERVER_TOOL_TURNS,
+  SERVER_TOOLS_FIELD,
+  SERVER_TOOLS_HEADER,
+  ServerToolsModel,
+  serverPermissionAnswer,
+  serverToolsRequested,
+} from './server-tools.js';
 export type { SessionInfo, SessionStoreOptions } from './session-store.js';
 export { SessionStore } from './session-store.js';
 export { statusSchema } from './status-endpoint.js';

@@ -112,6 +112,8 @@ export const chatCompletionRequestSchema = z.object({
   parallel_tool_calls: z.boolean().nullish(),
   user: z.string().nullish(),
   metadata: z.record(z.string(), z.string()).nullish(),
+  /** Shammah: `"server"` asks the daemon to run its own tools (see `x-shammah-tools`). */
+  shammah_tools: z.string({ error: 'must be "server" or "client"' }).nullish(),
   response_format: z
     .object({ type: z.enum(['text', 'json_object', 'json_schema']) })
     .loose()

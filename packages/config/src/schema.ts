@@ -86,6 +86,14 @@ export const configSchema = z
         max_queue: z.number().int().positive().default(32),
         /** Requests the local model decodes together in one batch (1 turns batching off). */
         batch_size: z.number().int().min(1).max(64).default(4),
+        /**
+         * Whether the daemon runs Shammah's own tools for clients that ask it to (`x-shammah-tools: server`):
+         * `off` (tool calls always pass through to the client), `read-only` (Read, Glob, Grep inside
+         * `tools_dir`) or `all` (also Write, Edit, Bash, WebFetch; refused on a non-loopback bind without auth).
+         */
+        tools: z.enum(['off', 'read-only', 'all']).default('off'),
+        /** Where server-side tools run and which files they may use; empty means the daemon's working directory. */
+        tools_dir: z.string().default(''),
       })
       .strict()
       .prefault({}),
