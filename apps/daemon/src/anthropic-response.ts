@@ -25,6 +25,25 @@ export function anthropicStopReason(
   }
 }
 
+/**
+ * Anthropic's `stop_reason` and `stop_sequence` for how an answer finished: `stop_sequence` with the
+ * matched string when one of the request's `stop_sequences` ended it (a stop string the daemon added
+ * itself, such as the text tool-call format's, is no reason the client asked for: `end_turn`).
+ */
+export function anthropicStop(
+  finish: { finishReason: FinishReason; stopSequence?: string },
+  stopSequences: readonly string[] | undefined,
+): {
+  stop_reason: ReturnType<typeof anthropicStopReason> | 'stop_sequence';
+  stop_sequence: string | null;
+} {
+  const matched = finish.stopSequence;
+  if (finish.finishReason === 'stop' && matched !== undefined && stopSequences?.includes(matched)) {
+    return { stop_reason: 'stop_sequence', stop_sequence: matched };
+  }
+  return { stop_reason: anthropicStopReason(finish.finishReason), stop_sequence: null };
+}
+
 /** Anthropic's `usage`: `input_tokens` counts only the prompt tokens not read from the cache. */
 export function anthropicUsage(usage: Usage) {
   const cached = usage.cachedInputTokens ?? 0;
@@ -45,8 +64,13 @@ function inputOf(value: unknown): unknown {
   }
 }
 
-/** The `message` object for a whole answer. */
-export function anthropicMessage(id: string, model: string, result: ChatResult) {
+/** The `message` object for a whole answer; `stopSequences` are the request's `stop_sequences`. */
+export function anthropicMessage(
+  id: string,
+  model: string,
+  result: ChatResult,
+  stopSequences?: readonly string[],
+) {
   const content: unknown[] = [];
   if (result.text !== '') content.push({ type: 'text', text: result.text });
   for (const call of result.toolCalls) {
@@ -58,8 +82,7 @@ export function anthropicMessage(id: string, model: string, result: ChatResult) 
     role: 'assistant',
     model,
     content,
-    stop_reason: anthropicStopReason(result.finishReason),
-    stop_sequence: null,
+    ...anthropicStop(result, stopSequences),
     usage: anthropicUsage(result.usage),
   };
 }
@@ -68,6 +91,8 @@ export function anthropicMessage(id: string, model: string, result: ChatResult) 
 export interface AnthropicStreamOptions {
   /** Prompt tokens to announce in `message_start` (the exact count follows in `message_delta`). */
   estimatedInputTokens: number;
+  /** The request's `stop_sequences`, to tell which one ended the answer. */
+  stopSequences?: readonly string[];
   toHttpError: (error: unknown) => HttpError;
   cancelledError: () => HttpError;
 }
@@ -184,7 +209,7 @@ export async function streamAnthropicMessage(
   close();
   send({
     type: 'message_delta',
-    delta: { stop_reason: anthropicStopReason(finish.finishReason), stop_sequence: null },
+    delta: anthropicStop(finish, options.stopSequences),
     usage: anthropicUsage(finish.usage),
   });
   send({ type: 'message_stop' });

@@ -609,6 +609,7 @@ export function createDaemon(options: DaemonOptions = {}): Daemon {
           { id, model: run.route.model },
           {
             estimatedInputTokens,
+            ...(body.stop_sequences ? { stopSequences: body.stop_sequences } : {}),
             toHttpError: (error) => {
               const httpError = toHttpError(error, c.get('requestId'));
               metrics.errors.inc({ code: httpError.internalCode });
@@ -622,7 +623,7 @@ export function createDaemon(options: DaemonOptions = {}): Daemon {
     }
     const result = await collectStream(run);
     if (result.finishReason === 'abort') return cancelledAnswer(c);
-    return c.json(anthropicMessage(id, run.route.model, result), 200, headers);
+    return c.json(anthropicMessage(id, run.route.model, result, body.stop_sequences), 200, headers);
   });
 
   app.post('/v1/messages/count_tokens', async (c) => {

@@ -106,6 +106,26 @@ describe('POST /v1/messages', () => {
     );
   });
 
+  it('says which stop sequence ended the answer, whole and streamed', async () => {
+    const request = {
+      model: 'shammah',
+      max_tokens: 24,
+      messages: question,
+      stop_sequences: ['zebra crossing', ' Paris'],
+    };
+    const whole = await client.messages.create(request);
+    expect(textOf(whole)).not.toContain('Paris');
+    expect(whole.stop_reason).toBe('stop_sequence');
+    expect(whole.stop_sequence).toBe(' Paris');
+    const streamed = await client.messages.stream(request).finalMessage();
+    expect(streamed.stop_reason).toBe('stop_sequence');
+    expect(streamed.stop_sequence).toBe(' Paris');
+    // An answer that ends without meeting one is an end_turn with no stop_sequence.
+    const unmet = await client.messages.create({ ...request, stop_sequences: ['zebra crossing'] });
+    expect(unmet.stop_reason).toBe('end_turn');
+    expect(unmet.stop_sequence).toBeNull();
+  });
+
   it('returns a tool call the local model writes as text as a tool_use block', async () => {
     const tools: Anthropic.Tool[] = [
       {

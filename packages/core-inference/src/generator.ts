@@ -84,6 +84,8 @@ export type TokenEvent =
   | {
       type: 'done';
       finishReason: Exclude<FinishReason, 'tool-calls' | 'content-filter' | 'error'>;
+      /** The stop string (of `stop`) that ended generation, when one did. */
+      stopSequence?: string;
       promptTokens: number;
       completionTokens: number;
       cachedPromptTokens: number;
@@ -535,6 +537,7 @@ export class Generator implements ChatModel {
     emit({
       type: 'done',
       finishReason,
+      ...(streamer.stoppedBy !== undefined ? { stopSequence: streamer.stoppedBy } : {}),
       promptTokens: prompt.length,
       completionTokens: generated,
       cachedPromptTokens: reused,
@@ -583,6 +586,7 @@ export class Generator implements ChatModel {
         yield {
           type: 'finish',
           finishReason: event.finishReason,
+          ...(event.stopSequence !== undefined ? { stopSequence: event.stopSequence } : {}),
           usage: {
             inputTokens: event.promptTokens,
             outputTokens: event.completionTokens,

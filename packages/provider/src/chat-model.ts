@@ -163,6 +163,8 @@ export type ChatStreamPart =
   | {
       type: 'finish';
       finishReason: FinishReason;
+      /** With finish reason `stop`: the stop string (of `ChatRequest.stop`) that ended the answer, when one did. */
+      stopSequence?: string;
       usage: Usage;
       timings?: Timings;
       /** The model that actually answered (a provider may resolve an alias). */
@@ -174,6 +176,8 @@ export interface ChatResult {
   text: string;
   toolCalls: ToolCall[];
   finishReason: FinishReason;
+  /** The stop string that ended the answer, when one did. */
+  stopSequence?: string;
   usage: Usage;
   timings?: Timings;
   logprobs?: TokenLogprob[];

@@ -33,6 +33,22 @@ describe('collectStream', () => {
     });
   });
 
+  it('keeps the stop string that ended the answer', async () => {
+    const result = await collectStream(
+      parts([
+        { type: 'text-delta', text: 'The capital is' },
+        {
+          type: 'finish',
+          finishReason: 'stop',
+          stopSequence: ' Paris',
+          usage: { inputTokens: 5, outputTokens: 4 },
+        },
+      ]),
+    );
+    expect(result.stopSequence).toBe(' Paris');
+    expect(result.text).toBe('The capital is');
+  });
+
   it('drops an abandoned answer when a router restarts it with another model', async () => {
     const result = await collectStream(
       parts([

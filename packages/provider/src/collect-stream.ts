@@ -39,6 +39,7 @@ export async function collectStream(stream: AsyncIterable<ChatStreamPart>): Prom
           text,
           toolCalls,
           finishReason: part.finishReason,
+          ...(part.stopSequence !== undefined ? { stopSequence: part.stopSequence } : {}),
           usage: part.usage,
           ...(part.timings ? { timings: part.timings } : {}),
           ...(part.modelId ? { modelId: part.modelId } : {}),
