@@ -74,6 +74,7 @@ const ANSWER_HEADERS = {
 const REQUEST_ERRORS = {
   '400': 'The body is not valid: the message names the field and what it must be.',
   '401': 'The API key is missing or wrong (only when the daemon requires one).',
+  '403': 'The request asks the daemon to run its own tools, and [server] tools is "off".',
   '404': 'The model named does not exist here (strict models, or "teacher" without teachers).',
   '413': 'The body is larger than the daemon accepts.',
   '415': 'The body is not sent as JSON.',
@@ -86,6 +87,16 @@ const REQUEST_ERRORS = {
  * served at `GET /openapi.json`.
  */
 export function openApiDocument(options: { version: string; serverUrl?: string }): Record<string, unknown> {
+  const serverTools = {
+    name: 'x-shammah-tools',
+    in: 'header',
+    required: false,
+    description:
+      '"server": the daemon runs its own tools (Read, Glob, Grep; Write, Edit, Bash, WebFetch with ' +
+      '[server] tools = "all") in tools_dir and returns only the final answer; "client" (default): tool ' +
+      'calls pass through. Same as the body field shammah_tools.',
+    schema: { type: 'string', enum: ['server', 'client'] },
+  };
   const sessionId = {
     name: 'id',
     in: 'path',
@@ -124,6 +135,7 @@ export function openApiDocument(options: { version: string; serverUrl?: string }
           description:
             '`model`: "shammah" or "auto" (the router decides), "local", "teacher" (forces a teacher), or a ' +
             'model id from GET /v1/models.',
+          parameters: [serverTools],
           requestBody: {
             required: true,
             ...json(schemaOf(chatCompletionRequestSchema, 'input'), 'The request'),
@@ -142,6 +154,7 @@ export function openApiDocument(options: { version: string; serverUrl?: string }
       '/v1/messages': {
         post: {
           summary: 'Anthropic Messages, whole or streamed',
+          parameters: [serverTools],
           requestBody: { required: true, ...json(schemaOf(messagesRequestSchema, 'input'), 'The request') },
           responses: {
             '200': {
