@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import Anthropic from '@anthropic-ai/sdk';
+import { silentLogger } from '@shammah/provider';
 import { createOpenAICompatibleTeacher } from '@shammah/teachers';
 import OpenAI from 'openai';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDaemon, type Daemon, DaemonConfigError } from '../src/index.js';
+import { createDaemon, type Daemon, DaemonConfigError, daemonSettings } from '../src/index.js';
 import { ScriptedOpenAITeacher, type ScriptedTurn } from './support/scripted-openai-teacher.js';
 
 const SECRET = 'The launch code is 4471-ZEBRA.';
@@ -289,6 +290,47 @@ describe('a daemon whose config does not allow server tools', () => {
 });
 
 describe('daemon config', () => {
+  it('takes [server] tools and tools_dir from config.toml', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'shammah-server-tools-home-'));
+    const workspace = await mkdtemp(join(tmpdir(), 'shammah-server-tools-dir-'));
+    await writeFile(join(workspace, 'notes.txt'), 'Config said: read me.\n');
+    await writeFile(
+      join(home, 'config.toml'),
+      [
+        '[server]',
+        'tools = "read-only"',
+        `tools_dir = ${JSON.stringify(workspace)}`,
+        '',
+        '[[teachers]]',
+        'provider = "openai"',
+        'api_key = "test-key"',
+        'model = "gpt-4.1"',
+        `base_url = ${JSON.stringify(teacher.url)}`,
+        '',
+      ].join('\n'),
+    );
+    const settings = await daemonSettings(
+      { home, bind: '127.0.0.1:0', noLocal: true, noDownload: true, version: 'test' },
+      silentLogger,
+    );
+    expect(settings.tools).toBe('read-only');
+    const daemon = createDaemon({ ...settings, defaultMetrics: false });
+    try {
+      const { url } = await daemon.listen();
+      const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
+      const answer = await client.chat.completions.create(
+        { model: 'shammah', messages: ask },
+        { headers: { 'x-shammah-tools': 'server' } },
+      );
+      expect(answer.choices[0]?.message.content).toContain('Config said: read me.');
+    } finally {
+      await daemon.close();
+      await settings.dispose();
+      await rm(home, { recursive: true, force: true });
+      await rm(workspace, { recursive: true, force: true });
+    }
+  });
+
   it('refuses tools = "all" on a non-loopback address without authentication', () => {
     expect(() => createDaemon({ teachers: [], host: '0.0.0.0', tools: 'all' })).toThrow(DaemonConfigError);
     expect(() => createDaemon({ teachers: [], host: '0.0.0.0', tools: 'all' })).toThrow(/tools = "all"/);
