@@ -9,12 +9,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import Anthropic from '@anthropic-ai/sdk';
+import type { WorkerGenerator } from '@shammah/core-inference';
 import { silentLogger } from '@shammah/provider';
 import { createOpenAICompatibleTeacher } from '@shammah/teachers';
 import OpenAI from 'openai';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDaemon, type Daemon, DaemonConfigError, daemonSettings } from '../src/index.js';
+import { loadRealModel } from './support/real-model.js';
 import { ScriptedOpenAITeacher, type ScriptedTurn } from './support/scripted-openai-teacher.js';
 
 const SECRET = 'The launch code is 4471-ZEBRA.';
@@ -287,6 +289,55 @@ describe('a daemon whose config does not allow server tools', () => {
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);
     expect((error as Error).message).toContain('"server"');
   });
+});
+
+describe('the local model with server tools', () => {
+  it('answers through the tool loop, with no tool-call markup in the answer', async () => {
+    // The 135M model seldom calls a tool (see @shammah/tools' README); this checks that the loop runs
+    // over the real queued local model, ends within its turns and returns a clean answer.
+    let local: WorkerGenerator | undefined;
+    let daemon: Daemon | undefined;
+    const logs: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk, _encoding, callback) {
+        for (const line of String(chunk).split('\n')) if (line.trim()) logs.push(JSON.parse(line));
+        callback();
+      },
+    });
+    try {
+      local = await loadRealModel();
+      daemon = createDaemon({
+        local,
+        port: 0,
+        defaultMetrics: false,
+        tools: 'read-only',
+        toolsDir: readOnly.dir,
+        maxToolTurns: 2,
+        logger: pino({ level: 'info' }, sink),
+      });
+      const { url } = await daemon.listen();
+      const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
+      const { data, response } = await client.chat.completions
+        .create(
+          { model: 'shammah', max_tokens: 32, messages: ask },
+          { headers: { 'x-shammah-tools': 'server', 'x-request-id': 'req-local-1' } },
+        )
+        .withResponse();
+      expect(response.headers.get('x-shammah-route')).toBe('local');
+      const choice = data.choices[0]!;
+      expect(['stop', 'length']).toContain(choice.finish_reason);
+      expect(choice.message.tool_calls ?? []).toEqual([]);
+      expect(choice.message.content ?? '').not.toMatch(/<\/?tool_call>/);
+      const finished = logs.find(
+        (line) => line.reqId === 'req-local-1' && line.msg === 'server tool loop finished',
+      );
+      expect(finished).toBeDefined();
+      expect(['answered', 'max-turns']).toContain(finished?.reason);
+    } finally {
+      await daemon?.close();
+      await local?.dispose();
+    }
+  }, 120_000);
 });
 
 describe('daemon config', () => {
