@@ -311,7 +311,6 @@ export function createDaemon(options: DaemonOptions = {}): Daemon {
   });
   const queue = new FairRequestQueue({
     ...(options.maxQueuedRequests !== undefined ? { maxQueued: options.maxQueuedRequests } : {}),
-    ...(options.localConcurrency !== undefined ? { concurrency: options.localConcurrency } : {}),
     onChange: ({ queued, active }) => {
       metrics.queueDepth.set(queued);
       metrics.queueActive.set(active);
@@ -320,7 +319,9 @@ export function createDaemon(options: DaemonOptions = {}): Daemon {
   });
   const teachers = options.teachers ?? [];
   const local = options.local
-    ? new TextToolCallModel(new QueuedChatModel(options.local, queue), { logger: log })
+    ? new TextToolCallModel(new QueuedChatModel(options.local, queue, options.localConcurrency ?? 1), {
+        logger: log,
+      })
     : undefined;
   const served = options.route
     ? options.route({ ...(local ? { local } : {}), teachers })

@@ -129,8 +129,7 @@ export function registerFeedbackEndpoint(app: Hono<DaemonEnv>, options: Feedback
         reason: 'train is false',
         ...(started ? { trainingStarted: started.version } : {}),
       };
-    }
-    else if (!options.training) {
+    } else if (!options.training) {
       training = { queued: false, reason: 'this daemon has no training queue' };
     } else {
       const example = createExample({

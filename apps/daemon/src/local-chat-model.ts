@@ -9,6 +9,8 @@ export interface LocalModelStatus {
   readonly reason?: string;
   readonly variant?: string;
   readonly executionProvider?: string;
+  /** Requests the model decodes together (once ready; 1 when it cannot batch). */
+  readonly batchSize?: number;
 }
 
 /** A local chat model that reports its status: `Generator` from `@shammah/core-inference` is one. */

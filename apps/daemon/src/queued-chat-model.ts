@@ -17,9 +17,16 @@ export class QueuedChatModel implements LocalChatModel {
   readonly #inner: LocalChatModel;
   readonly #queue: FairRequestQueue;
 
-  constructor(inner: LocalChatModel, queue: FairRequestQueue) {
+  readonly #maxConcurrency: number;
+
+  /**
+   * @param maxConcurrency requests let through at once at most; fewer while the model reports a
+   *   smaller batch size (a graph that cannot batch serves one at a time, the rest wait in the queue).
+   */
+  constructor(inner: LocalChatModel, queue: FairRequestQueue, maxConcurrency = queue.concurrency) {
     this.#inner = inner;
     this.#queue = queue;
+    this.#maxConcurrency = maxConcurrency;
   }
 
   get provider(): string {
@@ -39,6 +46,10 @@ export class QueuedChatModel implements LocalChatModel {
   }
 
   async *stream(request: ChatRequest): AsyncIterable<ChatStreamPart> {
+    const status = this.#inner.status;
+    const batch = status.state === 'ready' ? (status.batchSize ?? 1) : 1;
+    const concurrency = Math.max(1, Math.min(this.#maxConcurrency, batch));
+    if (this.#queue.concurrency !== concurrency) this.#queue.setConcurrency(concurrency);
     const release = await this.#queue.acquire(
       daemonOptionsOf(request).queueKey ?? 'anonymous',
       request.signal,

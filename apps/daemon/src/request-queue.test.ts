@@ -25,6 +25,21 @@ describe('FairRequestQueue', () => {
     expect(queue.active).toBe(0);
   });
 
+  it('lets waiting requests in when its concurrency rises (the model turned out to batch)', async () => {
+    const queue = new FairRequestQueue({ maxQueued: 10 });
+    const first = await queue.acquire('a');
+    const second = queue.acquire('b');
+    const third = queue.acquire('c');
+    expect(queue.queued).toBe(2);
+    queue.setConcurrency(3);
+    expect(queue.concurrency).toBe(3);
+    expect(queue.active).toBe(3);
+    (await second)();
+    (await third)();
+    first();
+    expect(queue.active).toBe(0);
+  });
+
   it('refuses a request past the bound at once, with a retry-after estimate', async () => {
     const rejected: number[] = [];
     const queue = new FairRequestQueue({ maxQueued: 1, onReject: () => rejected.push(1) });

@@ -32,7 +32,7 @@ interface Waiter {
  * ```
  */
 export class FairRequestQueue {
-  readonly concurrency: number;
+  #concurrency: number;
   readonly maxQueued: number;
   readonly #onChange: FairRequestQueueOptions['onChange'];
   readonly #onReject: FairRequestQueueOptions['onReject'];
@@ -44,10 +44,22 @@ export class FairRequestQueue {
   #averageServiceMs = 5000;
 
   constructor(options: FairRequestQueueOptions = {}) {
-    this.concurrency = Math.max(1, options.concurrency ?? 1);
+    this.#concurrency = Math.max(1, options.concurrency ?? 1);
     this.maxQueued = Math.max(0, options.maxQueued ?? 32);
     this.#onChange = options.onChange;
     this.#onReject = options.onReject;
+  }
+
+  /** Requests served at once. */
+  get concurrency(): number {
+    return this.#concurrency;
+  }
+
+  /** Serves `concurrency` requests at once from now on (waiting ones start if there is room). */
+  setConcurrency(concurrency: number): void {
+    this.#concurrency = Math.max(1, concurrency);
+    this.#next();
+    this.#changed();
   }
 
   /** Requests waiting. */
@@ -63,7 +75,7 @@ export class FairRequestQueue {
   /** Seconds until a refused request is likely to be accepted. */
   retryAfterSeconds(): number {
     const ahead = this.#queued + this.#active;
-    return Math.min(120, Math.max(1, Math.ceil((ahead * this.#averageServiceMs) / this.concurrency / 1000)));
+    return Math.min(120, Math.max(1, Math.ceil((ahead * this.#averageServiceMs) / this.#concurrency / 1000)));
   }
 
   /**
@@ -72,7 +84,7 @@ export class FairRequestQueue {
    */
   acquire(key: string, signal?: AbortSignal): Promise<() => void> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#active < this.concurrency && this.#queued === 0) {
+    if (this.#active < this.#concurrency && this.#queued === 0) {
       this.#active++;
       this.#changed();
       return Promise.resolve(this.#releaser());
@@ -115,7 +127,7 @@ export class FairRequestQueue {
   }
 
   #next(): void {
-    while (this.#active < this.concurrency && this.#queued > 0) {
+    while (this.#active < this.#concurrency && this.#queued > 0) {
       // The first line in order is served, then moves to the back: round-robin across clients.
       const [key, line] = this.#lines.entries().next().value as [string, Waiter[]];
       const waiter = line.shift()!;

@@ -33,7 +33,13 @@ export type GeneratorStatus =
   | { state: 'absent' }
   | { state: 'downloading'; progress: number; file?: string }
   | { state: 'loading' }
-  | { state: 'ready'; variant: string; executionProvider: string }
+  | {
+      state: 'ready';
+      variant: string;
+      executionProvider: string;
+      /** Requests decoded together: `batchSize` where the graph can batch, else 1. */
+      batchSize: number;
+    }
   | { state: 'failed'; reason: string; error: Error };
 
 /** How to find and run a model. */
@@ -283,7 +289,12 @@ export class Generator implements ChatModel {
     }
     const contextLength = files.config.max_position_embeddings ?? family.defaultContextLength;
     this.#loaded = { files, family, tokenizer, session, variant, stopIds, contextLength };
-    this.#status = { state: 'ready', variant, executionProvider: session.executionProvider };
+    this.#status = {
+      state: 'ready',
+      variant,
+      executionProvider: session.executionProvider,
+      batchSize: Math.min(batchSize, session.batchSlots),
+    };
     this.#log.info({ dir, variant, ms: Math.round(performance.now() - started) }, 'model ready');
   }
 
