@@ -12,7 +12,8 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const here = import.meta.dirname;
-const bin = join(here, '..', 'bin', 'shammah.js');
+/** SHAMMAH_BENCH_BIN measures another build of the command (say, an older one) the same way. */
+const bin = process.env.SHAMMAH_BENCH_BIN ?? join(here, '..', 'bin', 'shammah.cjs');
 const docs = join(here, '..', '..', '..', 'docs', 'bench');
 const MODEL = process.env.SHAMMAH_TEST_MODEL ?? 'HuggingFaceTB/SmolLM2-135M-Instruct';
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
@@ -52,6 +53,18 @@ interface PromptTimes {
   externalInteractiveMs: number;
 }
 
+/** Waits until the process is gone (at most 30 s). */
+async function exited(pid: number): Promise<void> {
+  for (let waited = 0; waited < 30_000; waited += 20) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 /** One REPL start in a 120×40 tmux pane. */
 async function timeToPrompt(home: string): Promise<PromptTimes> {
   const marker = join(home, `ttp-${Date.now()}.txt`);
@@ -75,7 +88,11 @@ async function timeToPrompt(home: string): Promise<PromptTimes> {
   }
   // Let it finish starting up (the daemon connection, the model) before the next run.
   await new Promise((resolve) => setTimeout(resolve, 1500));
+  const pid = Number((await tmux('display-message', '-p', '-t', 'bench', '#{pane_pid}')).stdout.trim());
   await tmux('kill-session', '-t', 'bench');
+  // An in-process REPL still loading the model takes seconds to close after the hangup; the next
+  // run must not start while it still holds the cores, or it measures the leftover, not the start.
+  await exited(pid);
   return {
     promptMs: times[0]!,
     interactiveMs: times[1]!,
@@ -110,6 +127,21 @@ async function nodeStartup(): Promise<number> {
   return performance.now() - started;
 }
 
+/**
+ * Inside: Node's start to the first line of an empty CommonJS script, the same clock as "prompt,
+ * inside" — the floor no Node CLI gets under on this machine.
+ */
+async function nodeFloor(script: string, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const { stdout } = await run(process.execPath, [script], { env });
+  return Number(stdout);
+}
+
+/**
+ * Node 20 reads and parses every certificate in NODE_EXTRA_CA_CERTS while it starts, before any
+ * script runs (tens of milliseconds for a system bundle): a cost of the machine, not of Shammah.
+ */
+const extraCaCerts = process.env.NODE_EXTRA_CA_CERTS || null;
+
 const homes: string[] = [];
 async function home(config: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'shammah-bench-'));
@@ -132,6 +164,15 @@ try {
   await tmux('new-session', '-d', '-s', 'keep', 'sleep 100000');
   const node: number[] = [];
   for (let index = 0; index < RUNS; index++) node.push(await nodeStartup());
+  const floorScript = join(homes[0]!, 'first-line.cjs');
+  await writeFile(floorScript, 'process.stdout.write(String(performance.now()));\n');
+  const floor: number[] = [];
+  for (let index = 0; index < RUNS; index++) floor.push(await nodeFloor(floorScript));
+  const floorWithoutCerts: number[] = [];
+  if (extraCaCerts) {
+    const { NODE_EXTRA_CA_CERTS: _, ...env } = process.env;
+    for (let index = 0; index < RUNS; index++) floorWithoutCerts.push(await nodeFloor(floorScript, env));
+  }
 
   // A first run warms the file cache; it is reported apart.
   const cold = await timeToPrompt(inProcessHome);
@@ -175,10 +216,21 @@ try {
       memoryGiB: Math.round(totalmem() / 1024 ** 3),
       node: process.version,
       loadAverage1m: load,
+      loadAverage1mAtEnd: loadavg()[0]!,
+      nodeExtraCaCerts: extraCaCerts,
     },
     model: MODEL,
     runs: RUNS,
     nodeStartup: { ...summarize(node), values: node.map(Math.round) },
+    nodeFirstLine: { ...summarize(floor), values: floor.map(Math.round) },
+    ...(extraCaCerts
+      ? {
+          nodeFirstLineWithoutExtraCaCerts: {
+            ...summarize(floorWithoutCerts),
+            values: floorWithoutCerts.map(Math.round),
+          },
+        }
+      : {}),
     timeToPrompt: {
       coldFirstRun: Object.fromEntries(Object.entries(cold).map(([key, value]) => [key, Math.round(value)])),
       inProcess: {
@@ -208,13 +260,27 @@ try {
   const markdown = [
     '# shammah: time to prompt',
     '',
-    `Measured ${result.date.slice(0, 10)} on ${result.machine.cpus} × ${result.machine.cpu}, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}; load average ${load.toFixed(1)} when it started (other work shares the machine). ${RUNS} runs each; \`pnpm --filter shammah bench\` repeats it.`,
+    `Measured ${result.date.slice(0, 10)} on ${result.machine.cpus} × ${result.machine.cpu}, ${result.machine.memoryGiB} GiB, Node ${result.machine.node}; load average ${load.toFixed(1)} when it started and ${result.machine.loadAverage1mAtEnd.toFixed(1)} when it ended (other work shares the machine)${extraCaCerts ? `; NODE_EXTRA_CA_CERTS is set (${extraCaCerts}), which Node 20 loads before any script runs` : ''}. ${RUNS} runs each; \`pnpm --filter shammah bench\` repeats it.`,
     '',
-    'The prompt is drawn with plain escape sequences as soon as the process starts; the full UI (blessed) loads behind it and takes over in one write, with any keys typed meanwhile. "Prompt" is the first, "interactive" the second. "Inside" is measured from the process start (Node\'s `performance.now()`); "outside" from spawning it in a 120×40 tmux pane until the prompt shows in `capture-pane`, and until a key typed at it shows in the input.',
+    'The prompt is drawn with plain escape sequences as soon as the process starts; the full UI (blessed) loads behind it and takes over in one write, with any keys typed meanwhile. "Prompt" is the first, "interactive" the second. "Inside" is measured from the process start (Node\'s `performance.now()`); "outside" from spawning it in a 120×40 tmux pane until the prompt shows in `capture-pane`, and until a key typed at it shows in the input. The entry Node starts is one CommonJS file (`dist/bin.cjs`) holding only argument parsing and that first frame, so Node runs it without starting its ES module loader. Each run starts after the previous run\'s process has exited.',
     '',
     '| What | median ms | p90 ms | min ms | notes |',
     '| --- | ---: | ---: | ---: | --- |',
-    row('`node -e 0` (Node start, for reference)', result.nodeStartup, 'the floor for any Node CLI'),
+    row('`node -e 0` (Node start, for reference)', result.nodeStartup, 'spawn to exit, outside'),
+    row(
+      'first line of an empty script, inside',
+      result.nodeFirstLine,
+      'the floor for any Node CLI, on the clock of "inside"',
+    ),
+    ...(result.nodeFirstLineWithoutExtraCaCerts
+      ? [
+          row(
+            'first line of an empty script, inside, without NODE_EXTRA_CA_CERTS',
+            result.nodeFirstLineWithoutExtraCaCerts,
+            'the same floor where Node has no extra certificates to load',
+          ),
+        ]
+      : []),
     row('prompt, in-process, inside', result.timeToPrompt.inProcess.prompt, 'model loads after the prompt'),
     row(
       'prompt, in-process, after Node started',
