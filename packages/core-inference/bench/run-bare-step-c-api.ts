@@ -24,6 +24,8 @@ const feeds: Record<string, RuntimeTensor> = {
   input_ids: createTensor('int64', BigInt64Array.of(42n), [1, 1], true),
   attention_mask: createTensor('int64', new BigInt64Array(past + 1).fill(1n), [1, past + 1], true),
 };
+for (const input of session.inputs.filter((entry) => /^(num_)?logits_to_keep$/.test(entry.name)))
+  feeds[input.name] = createTensor('int64', BigInt64Array.of(1n), [], true);
 if (takesPositions) feeds.position_ids = createTensor('int64', BigInt64Array.of(BigInt(past)), [1, 1], true);
 const fetches: Record<string, RuntimeTensor> = {
   logits: createTensor('float32', new Float32Array(vocab), [1, 1, vocab], true),

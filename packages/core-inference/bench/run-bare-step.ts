@@ -21,6 +21,10 @@ const feeds: Record<string, ort.Tensor> = {
   input_ids: new ort.Tensor('int64', BigInt64Array.of(42n), [1, 1]),
   attention_mask: new ort.Tensor('int64', new BigInt64Array(past + 1).fill(1n), [1, past + 1]),
 };
+for (const name of ['num_logits_to_keep', 'logits_to_keep'].filter((input) =>
+  session.inputNames.includes(input),
+))
+  feeds[name] = new ort.Tensor('int64', BigInt64Array.of(1n), []);
 if (session.inputNames.includes('position_ids'))
   feeds.position_ids = new ort.Tensor('int64', BigInt64Array.of(BigInt(past)), [1, 1]);
 for (const name of session.inputNames.filter((input) => input.startsWith('past_key_values.'))) {
