@@ -45,18 +45,38 @@ const nodeLlamaInstalled = existsSync(
   join(repoRoot, '.tools', 'bench-peers', 'node_modules', 'node-llama-cpp'),
 );
 
-/** Memory bandwidth (bytes read and written per second) by copying a 256 MB buffer. */
-function measureBandwidth(): number {
-  const size = 256 * 1024 * 1024;
-  const from = Buffer.alloc(size, 1);
-  const to = Buffer.alloc(size);
-  const times: number[] = [];
-  for (let i = 0; i < 7; i++) {
-    const start = performance.now();
-    from.copy(to);
-    times.push(performance.now() - start);
+/**
+ * Memory bandwidth (bytes read and written per second): one thread per core copying a 256 MB
+ * buffer of its own, all at once, as a decode step's threads read the weights.
+ */
+async function measureBandwidth(): Promise<number> {
+  const { Worker } = await import('node:worker_threads');
+  const code = `
+    const { parentPort } = require('node:worker_threads');
+    const size = 256 * 1024 * 1024;
+    const from = Buffer.alloc(size, 1);
+    const to = Buffer.alloc(size);
+    parentPort.on('message', () => {
+      const start = performance.now();
+      from.copy(to);
+      parentPort.postMessage(performance.now() - start);
+    });`;
+  const workers = cpus().map(() => new Worker(code, { eval: true }));
+  const rates: number[] = [];
+  for (let round = 0; round < 7; round++) {
+    const times = await Promise.all(
+      workers.map(
+        (worker) =>
+          new Promise<number>((resolve) => {
+            worker.once('message', resolve);
+            worker.postMessage('go');
+          }),
+      ),
+    );
+    rates.push((2 * 256 * 1024 * 1024 * workers.length) / (Math.max(...times) / 1000));
   }
-  return (2 * size) / (median(times) / 1000);
+  await Promise.all(workers.map((worker) => worker.terminate()));
+  return median(rates);
 }
 
 const dir = await modelDir();
@@ -72,8 +92,10 @@ const manifest = JSON.parse(readFileSync(join(dir, 'shammah_manifest.json'), 'ut
 const rows: Array<Record<string, string | number>> = [];
 const results: Record<string, unknown> = {};
 
-const bandwidth = measureBandwidth();
-console.log(`memory bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s (one thread copying)`);
+const bandwidth = await measureBandwidth();
+console.log(
+  `memory bandwidth ${(bandwidth / 1e9).toFixed(1)} GB/s (read + write, ${cpus().length} threads copying)`,
+);
 const peers: Record<string, { report: RunnerReport; summary: ReturnType<typeof summarize> }> = {};
 function summarize(report: RunnerReport) {
   return {
@@ -169,6 +191,49 @@ for (const variant of variants) {
   console.log(rows.at(-1));
 }
 
+/**
+ * Head to head: this machine's speed drifts by ±15% from one minute to the next (it is shared), so
+ * runners measured minutes apart compare badly. Shammah (the default variant) and each peer run in
+ * alternation, and each round's ratio is kept: their median is the comparison.
+ */
+const headToHead: Array<Record<string, number>> = [];
+if (variants.includes('fused-q41') && Object.keys(peers).length > 0) {
+  for (let round = 0; round < 4; round++) {
+    const figures: Record<string, number> = {};
+    const ours = summarize(await runner('run-generator.ts', 'fused-q41'));
+    figures['shammah decode'] = ours.decodeTokensPerSecond;
+    figures['shammah prefill'] = ours.prefillTokensPerSecond;
+    figures['shammah peak RSS'] = ours.peakRssMB;
+    if (gguf && llamaPython) {
+      const { stdout } = await run(
+        llamaPython,
+        [
+          join(here, 'run-llama-cpp.py'),
+          gguf,
+          PROMPT_TEXT,
+          String(PROMPT_TOKENS),
+          String(NEW_TOKENS),
+          String(RUNS),
+          '2',
+        ],
+        { maxBuffer: 16 * 1024 * 1024 },
+      );
+      const peer = summarize(JSON.parse(stdout.trim().split('\n').at(-1)!) as RunnerReport);
+      figures['llama.cpp decode'] = peer.decodeTokensPerSecond;
+      figures['llama.cpp prefill'] = peer.prefillTokensPerSecond;
+      figures['llama.cpp peak RSS'] = peer.peakRssMB;
+    }
+    if (gguf && nodeLlamaInstalled) {
+      const peer = summarize(await runner('run-node-llama-cpp.ts', '1'));
+      figures['node-llama-cpp decode'] = peer.decodeTokensPerSecond;
+    }
+    headToHead.push(figures);
+    console.log('head to head', figures);
+  }
+}
+const ratio = (key: string, peer: string) =>
+  median(headToHead.filter((round) => round[peer]).map((round) => round[key]! / round[peer]!));
+
 const batchSweep = variants.includes('fused-q41')
   ? (JSON.parse(
       (
@@ -214,6 +279,7 @@ await writeFile(
         ]),
       ),
       batchSweep: batchSweep?.results,
+      headToHead,
     },
     null,
     2,
@@ -240,6 +306,36 @@ const table = [
   ),
   ...(Object.keys(peers).length === 0 ? ['| (not installed: scripts/install-bench-peers.sh) | | | | |'] : []),
   '',
+  ...(headToHead.length
+    ? [
+        '## Head to head, interleaved (fused-q41 against the peers on the same GGUF)',
+        '',
+        'Shammah, llama.cpp (2 threads) and node-llama-cpp (1 thread, its faster setting here) ran in turn, four rounds; each figure is the median of the per-round ratios.',
+        '',
+        '| comparison | ratio |',
+        '| --- | --- |',
+        ...(headToHead[0]!['llama.cpp decode']
+          ? [
+              `| Shammah decode ÷ llama.cpp decode | ${ratio('shammah decode', 'llama.cpp decode').toFixed(2)}× |`,
+              `| Shammah prefill ÷ llama.cpp prefill | ${ratio('shammah prefill', 'llama.cpp prefill').toFixed(2)}× |`,
+              `| Shammah peak RSS ÷ llama.cpp peak RSS | ${ratio('shammah peak RSS', 'llama.cpp peak RSS').toFixed(2)}× |`,
+            ]
+          : []),
+        ...(headToHead[0]!['node-llama-cpp decode']
+          ? [
+              `| Shammah decode ÷ node-llama-cpp decode | ${ratio('shammah decode', 'node-llama-cpp decode').toFixed(2)}× |`,
+            ]
+          : []),
+        '',
+        '| round | Shammah decode | llama.cpp decode | node-llama-cpp decode | Shammah prefill | llama.cpp prefill |',
+        '| --- | --- | --- | --- | --- | --- |',
+        ...headToHead.map(
+          (round, index) =>
+            `| ${index + 1} | ${round['shammah decode']?.toFixed(1)} | ${round['llama.cpp decode']?.toFixed(1) ?? ''} | ${round['node-llama-cpp decode']?.toFixed(1) ?? ''} | ${round['shammah prefill']?.toFixed(0)} | ${round['llama.cpp prefill']?.toFixed(0) ?? ''} |`,
+        ),
+        '',
+      ]
+    : []),
   ...(batchSweep
     ? [
         '## Batched decoding (fused-q41, each sequence at a 500-token past)',
@@ -254,7 +350,7 @@ const table = [
       ]
     : []),
   "Bare step (C API): one decode step at a 500-token past with every input and output bound once, the KV cache laid out as the Generator lays it out (one shared past/present buffer for the fused graphs) — the ceiling of Shammah's loop. Bare onnxruntime-node step: the same through onnxruntime-node's `session.run`, which copies every output (the whole KV cache) into new JavaScript memory.",
-  `Bandwidth ceiling: the graph file's bytes (all weights, read once a token) ÷ measured memory bandwidth (${(bandwidth / 2 / 1e9).toFixed(1)} GB/s read, one thread copying a 256 MB buffer).`,
+  `Bandwidth ceiling: the graph file's bytes (all weights, read once a token) ÷ measured memory bandwidth (${(bandwidth / 2 / 1e9).toFixed(1)} GB/s read, ${cpus().length} threads each copying a 256 MB buffer at once).`,
   'Quality: teacher-forced over 802 positions against the PyTorch model of the same GGUF weights, measured by the model set-up (bar: fp32 max logit difference < 1e-3; quantized top-1 ≥ 96% and mean KL ≤ 0.005).',
   'transformers.js reads only the standard file names (model.onnx, model_q4.onnx, …), so it cannot run the fused graphs.',
   '',

@@ -98,6 +98,9 @@ let library: Library | null | undefined;
 let unavailableReason = '';
 
 function libraryPath(): string | undefined {
+  // Another build of the same runtime (a newer release, a GPU build), for those who need one.
+  const override = process.env.SHAMMAH_ORT_LIBRARY;
+  if (override) return existsSync(override) ? override : undefined;
   const require = createRequire(import.meta.url);
   let root: string;
   try {
