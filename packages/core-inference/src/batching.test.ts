@@ -69,6 +69,34 @@ describe('batched decoding on the fused layout', () => {
     for (const cache of [...caches, bystander]) cache.release();
   });
 
+  it('frees the slot of an idle cache for another sequence, and takes one again for its next turn', async () => {
+    const idle = batched.createCache(8) as SharedKvCache;
+    const reference = single.createCache(8);
+    await batched.forward([5, 6, 7], idle);
+    await single.forward([5, 6, 7], reference);
+    const others = [1, 2, 3].map(() => batched.createCache(8) as SharedKvCache);
+    expect(others.every((cache) => cache.slot)).toBe(true);
+    // All four slots are taken: a fifth sequence would run outside the batch…
+    const fifth = batched.createCache(8) as SharedKvCache;
+    expect(fifth.slot).toBeUndefined();
+    fifth.release();
+    // …until the idle cache gives its slot back, keeping its rows.
+    batched.setBatching(idle, false);
+    expect(idle.slot).toBeUndefined();
+    const sixth = batched.createCache(8) as SharedKvCache;
+    expect(sixth.slot).toBeDefined();
+    sixth.release();
+    expect(
+      maxDifference(await batched.forward([8], idle), await single.forward([8], reference)),
+    ).toBeLessThan(1e-4);
+    batched.setBatching(idle, true);
+    expect(idle.slot).toBeDefined();
+    expect(
+      maxDifference(await batched.forward([9], idle), await single.forward([9], reference)),
+    ).toBeLessThan(1e-4);
+    for (const cache of [idle, ...others]) cache.release();
+  });
+
   it('moves a sequence that outgrows its slot to buffers of its own, keeping what it held', async () => {
     const cache = batched.createCache(8) as SharedKvCache;
     const reference = single.createCache(8);

@@ -253,6 +253,23 @@ export class DecoderSession implements Decoder<SessionCache> {
   /** Runs that stepped more than one sequence (for diagnostics and tests). */
   batchedRuns = 0;
 
+  /**
+   * Puts a cache in the batch (into a free slab slot, if there is one) or takes it out (its rows
+   * move to memory of its own and the slot is free for another sequence): a cache kept idle for a
+   * later turn should not hold a slot.
+   */
+  setBatching(cache: SessionCache, member: boolean): void {
+    const slab = this.#slab;
+    if (!slab || !(cache instanceof SharedKvCache)) return;
+    if (!member) {
+      cache.moveOut();
+      return;
+    }
+    if (cache.slot) return;
+    const slot = slab.acquire();
+    if (slot && !cache.moveInto(slot)) slot.vacate();
+  }
+
   /** Sequences that can be stepped in one run (1 when batching is off or the graph cannot batch). */
   get batchSlots(): number {
     return this.#slab?.slots ?? 1;

@@ -52,6 +52,9 @@ async function handle(message: ToDecoderThread): Promise<void> {
     case 'truncate':
       cacheOf(message.cache).truncate(message.length);
       return;
+    case 'set-batching':
+      session!.setBatching(cacheOf(message.cache), message.member);
+      return;
     case 'release-cache':
       caches.get(message.cache)?.release();
       caches.delete(message.cache);

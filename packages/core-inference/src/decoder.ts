@@ -26,6 +26,8 @@ export interface Decoder<Cache extends DecoderCache = DecoderCache> {
    * caller may read (and change) until the next call.
    */
   forward(ids: readonly number[], cache: Cache, allPositions?: boolean): Promise<Float32Array>;
+  /** Puts a cache in the batch (when a slot is free) or takes it out; nothing when the decoder does not batch. */
+  setBatching(cache: Cache, member: boolean): void;
   /** Sequences one run can step together (1 when the decoder does not batch). */
   readonly batchSlots: number;
   /**

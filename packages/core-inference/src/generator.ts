@@ -345,33 +345,41 @@ export class Generator implements ChatModel {
     resolve: (logits: Float32Array) => void;
     reject: (error: unknown) => void;
   }> = [];
-  #flushScheduled = false;
+  /** Generations past their prompt, stepping token by token (batching on). */
+  #decoding = 0;
+
+  #batching(session: Decoder): boolean {
+    return session.batchSlots > 1 && (this.#options.batchSize ?? 1) > 1;
+  }
 
   /**
-   * One decode step. With batching on, the steps that sequences ask for in the same turn of the
-   * event loop run as one batch, and each gets logits of its own.
+   * One decode step. With batching on, a step waits until every generation that is decoding has
+   * asked for its own, then all of them run as one batch and each gets logits of its own. Waiting
+   * for the others keeps the sequences in step: answered one by one, they would drift apart and
+   * never share a run again.
    */
   #step(session: Decoder, id: number, cache: DecoderCache): Promise<Float32Array> {
-    if (session.batchSlots <= 1 || (this.#options.batchSize ?? 1) <= 1) return session.forward([id], cache);
+    if (!this.#batching(session)) return session.forward([id], cache);
     return new Promise((resolve, reject) => {
       this.#pendingSteps.push({ id, cache, resolve, reject });
-      if (this.#flushScheduled) return;
-      this.#flushScheduled = true;
-      setImmediate(() => {
-        this.#flushScheduled = false;
-        const steps = this.#pendingSteps.splice(0);
-        session.forwardEach(steps).then(
-          (rows) => {
-            steps.forEach((step, index) => {
-              step.resolve(rows[index]!);
-            });
-          },
-          (error: unknown) => {
-            for (const step of steps) step.reject(error);
-          },
-        );
-      });
+      this.#flush(session);
     });
+  }
+
+  /** Runs the waiting steps once every decoding generation has asked for one. */
+  #flush(session: Decoder): void {
+    if (this.#pendingSteps.length === 0 || this.#pendingSteps.length < this.#decoding) return;
+    const steps = this.#pendingSteps.splice(0);
+    session.forwardEach(steps).then(
+      (rows) => {
+        steps.forEach((step, index) => {
+          step.resolve(rows[index]!);
+        });
+      },
+      (error: unknown) => {
+        for (const step of steps) step.reject(error);
+      },
+    );
   }
 
   #takePrefix(
@@ -396,16 +404,20 @@ export class Generator implements ChatModel {
       // (so costs nothing), and the cache never has to grow and copy itself mid-answer.
       const cache = evicted?.cache ?? session.createCache(Math.max(256, prompt.length + maxTokens + 1));
       cache.truncate(0);
+      if (evicted) session.setBatching(cache, true);
       return { cache, reused: 0 };
     }
     const [entry] = this.#prefixes.splice(best, 1);
     // At least one prompt token must be fed to get the next token's logits.
     const reused = Math.min(bestLength, prompt.length - 1);
     entry!.cache.truncate(reused);
+    session.setBatching(entry!.cache, true);
     return { cache: entry!.cache, reused };
   }
 
   #keepPrefix(tokens: number[], cache: DecoderCache): void {
+    // An idle cache gives its batch slot back; it takes one again when its conversation goes on.
+    this.#loaded?.session.setBatching(cache, false);
     this.#prefixes.push({ tokens, cache });
     while (this.#prefixes.length > (this.#options.prefixCacheSize ?? 1))
       this.#prefixes.shift()!.cache.release();
@@ -500,6 +512,8 @@ export class Generator implements ChatModel {
     let finishReason: 'stop' | 'length' | 'abort' = 'length';
     let firstTokenAt = 0;
     let prefillMs = 0;
+    const batching = this.#batching(session);
+    let decodingCounted = false;
     let generated = 0;
     try {
       const chunk = this.#options.prefillChunk ?? 512;
@@ -509,6 +523,8 @@ export class Generator implements ChatModel {
         logits = await session.forward(prompt.slice(offset, offset + chunk), cache);
       }
       prefillMs = performance.now() - started;
+      if (batching) this.#decoding++;
+      decodingCounted = batching;
       while (logits && generated < maxTokens) {
         if (options.signal?.aborted || abandoned.has(emit)) {
           finishReason = 'abort';
@@ -538,6 +554,11 @@ export class Generator implements ChatModel {
       const rest = streamer.flush();
       if (rest) emit({ type: 'token', id: -1, text: rest });
     } finally {
+      if (decodingCounted) {
+        // One generation fewer to wait for: the others' steps may be able to run now.
+        this.#decoding--;
+        this.#flush(session);
+      }
       // The cache holds every token fed so far; keep it for the next turn's shared prefix.
       this.#keepPrefix(tokens.slice(0, cache.length), cache);
       abandoned.delete(emit);

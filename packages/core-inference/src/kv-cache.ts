@@ -253,6 +253,34 @@ export class SharedKvCache implements DecoderCache {
     this.#length = length;
   }
 
+  /** Moves the cache out of its slab slot into buffers of its own, freeing the slot for another sequence. */
+  moveOut(): void {
+    const slot = this.#slot;
+    if (!slot) return;
+    const capacity = Math.max(256, this.#length + 64);
+    const own = this.#allocate(capacity);
+    this.#copyRows(this.#arrays, this.#capacity, own, capacity, this.#length);
+    for (const tensor of this.#tensors) tensor.dispose();
+    slot.vacate();
+    this.#slot = undefined;
+    this.#arrays = own;
+    this.#capacity = capacity;
+    this.#tensors = this.#bind(own, capacity);
+  }
+
+  /** Moves the cache into a free slab slot (so it can be batched); false when it does not fit. */
+  moveInto(slot: KvSlot): boolean {
+    if (this.#slot || this.#length > slot.capacity) return false;
+    this.#copyRows(this.#arrays, this.#capacity, slot.arrays, slot.capacity, this.#length);
+    for (const tensor of this.#tensors) tensor.dispose();
+    this.#slot = slot;
+    this.#arrays = slot.arrays;
+    this.#capacity = slot.capacity;
+    this.#tensors = this.#bind(slot.arrays, slot.capacity);
+    slot.occupy(this);
+    return true;
+  }
+
   /** Forgets every position from `length` on: rows past the valid length are never read. */
   truncate(length: number): void {
     if (length < this.#length) this.#length = Math.max(0, length);

@@ -29,6 +29,7 @@ export type ToDecoderThread =
   | { type: 'create-cache'; cache: number; capacity: number }
   | { type: 'truncate'; cache: number; length: number }
   | { type: 'release-cache'; cache: number }
+  | { type: 'set-batching'; cache: number; member: boolean }
   | { type: 'forward'; id: number; cache: number; ids: number[]; allPositions: boolean; copy: boolean }
   | { type: 'forward-each'; id: number; steps: Array<{ cache: number; token: number }> }
   | { type: 'release'; id: number };
@@ -197,6 +198,12 @@ export class ThreadedDecoder implements Decoder {
     if (reply.type !== 'forwarded') throw new Error(`Unexpected reply from the model thread: ${reply.type}`);
     cache.length = reply.length;
     return reply.rows ?? this.#logits;
+  }
+
+  setBatching(cache: DecoderCache, member: boolean): void {
+    if (this.batchSlots <= 1 || !(cache instanceof ThreadCache) || cache.owner !== this || cache.released)
+      return;
+    this.#post({ type: 'set-batching', cache: cache.id, member });
   }
 
   async forwardEach(steps: ReadonlyArray<{ id: number; cache: DecoderCache }>): Promise<Float32Array[]> {
