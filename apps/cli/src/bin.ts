@@ -172,8 +172,11 @@ main().then(
   (error: unknown) => {
     const err = error as Error & { code?: unknown };
     process.stderr.write(`shammah: ${err?.message ?? String(error)}\n`);
-    const known = err instanceof UsageError || typeof err?.code === 'string';
+    // By code, not instanceof: this entry is bundled, so the commands loaded after it with import()
+    // throw their own copy of the UsageError class.
+    const usage = err instanceof UsageError || err?.code === 'usage';
+    const known = usage || typeof err?.code === 'string';
     if (!known && err?.stack && process.env.SHAMMAH_DEBUG) process.stderr.write(`${err.stack}\n`);
-    process.exitCode = err instanceof UsageError ? 2 : 1;
+    process.exitCode = usage ? 2 : 1;
   },
 );
