@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scriptedTeacher } from './support/scripted-teacher.js';
 import { makeHome, runShammah, TEST_MODEL, type TestHome } from './support/shammah-home.js';
-import { STAND_IN_MODEL, TeacherStandIn } from './support/teacher-stand-in.js';
+import { STAND_IN_MODEL, standInConfig, TeacherStandIn } from './support/teacher-stand-in.js';
 
 describe('one-shot answers for scripts', () => {
   let home: TestHome;
@@ -11,9 +11,7 @@ describe('one-shot answers for scripts', () => {
   beforeAll(async () => {
     home = await makeHome();
     teacher = await TeacherStandIn.start(scriptedTeacher);
-    teacherHome = await makeHome(
-      `[backend]\nenabled = false\n\n[client]\nuse_daemon = false\n\n[[teachers]]\nprovider = "openai-compatible"\nname = "StandIn"\nbase_url = "${teacher.baseUrl}"\nmodel = "${STAND_IN_MODEL}"\napi_key = "sk-test-valid"\n`,
-    );
+    teacherHome = await makeHome(standInConfig(teacher.baseUrl));
   });
   afterAll(async () => {
     await teacher.close();

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { scriptedTeacher } from './support/scripted-teacher.js';
 import { makeHome, shammahCommand, type TestHome } from './support/shammah-home.js';
-import { STAND_IN_MODEL, TeacherStandIn } from './support/teacher-stand-in.js';
+import { standInConfig, TeacherStandIn } from './support/teacher-stand-in.js';
 import { TmuxTerminal } from './support/tmux-terminal.js';
 
 describe('plan mode', () => {
@@ -11,9 +11,7 @@ describe('plan mode', () => {
 
   beforeAll(async () => {
     teacher = await TeacherStandIn.start(scriptedTeacher);
-    home = await makeHome(
-      `[backend]\nenabled = false\n\n[client]\nuse_daemon = false\n\n[[teachers]]\nprovider = "openai-compatible"\nname = "StandIn"\nbase_url = "${teacher.baseUrl}"\nmodel = "${STAND_IN_MODEL}"\napi_key = "sk-test-valid"\n`,
-    );
+    home = await makeHome(standInConfig(teacher.baseUrl));
   });
   afterEach(async () => {
     await terminal?.kill();

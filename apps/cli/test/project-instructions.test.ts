@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeHome, runShammah, shammahCommand, type TestHome } from './support/shammah-home.js';
-import { type RecordedRequest, STAND_IN_MODEL, TeacherStandIn } from './support/teacher-stand-in.js';
+import { type RecordedRequest, standInConfig, TeacherStandIn } from './support/teacher-stand-in.js';
 import { TmuxTerminal } from './support/tmux-terminal.js';
 
 function systemText(request: RecordedRequest | undefined): string {
@@ -19,9 +19,7 @@ describe('project instructions and /memory', () => {
 
   beforeAll(async () => {
     teacher = await TeacherStandIn.start(() => ({ text: 'Noted.' }));
-    home = await makeHome(
-      `[backend]\nenabled = false\n\n[client]\nuse_daemon = false\n\n[[teachers]]\nprovider = "openai-compatible"\nname = "StandIn"\nbase_url = "${teacher.baseUrl}"\nmodel = "${STAND_IN_MODEL}"\napi_key = "sk-test-valid"\n`,
-    );
+    home = await makeHome(standInConfig(teacher.baseUrl));
     // A repository with AGENTS.md at its root and CLAUDE.md in the package the user works in.
     project = await mkdtemp(join(tmpdir(), 'shammah-project-'));
     await mkdir(join(project, '.git'));

@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeHome, runShammah, shammahCommand, type TestHome } from './support/shammah-home.js';
-import { type RecordedRequest, STAND_IN_MODEL, TeacherStandIn } from './support/teacher-stand-in.js';
+import { type RecordedRequest, standInConfig, TeacherStandIn } from './support/teacher-stand-in.js';
 import { TmuxTerminal } from './support/tmux-terminal.js';
 
 function text(content: unknown): string {
@@ -72,9 +72,7 @@ describe('resuming saved sessions', () => {
     teacher = await TeacherStandIn.start((request) => ({
       text: `Noted: ${text(request.messages.at(-1)?.content)}`,
     }));
-    home = await makeHome(
-      `[backend]\nenabled = false\n\n[client]\nuse_daemon = false\n\n[[teachers]]\nprovider = "openai-compatible"\nname = "StandIn"\nbase_url = "${teacher.baseUrl}"\nmodel = "${STAND_IN_MODEL}"\napi_key = "sk-test-valid"\n`,
-    );
+    home = await makeHome(standInConfig(teacher.baseUrl));
     pelican = await converse('The secret word is pelican.');
     walrus = await converse('The secret word is walrus.');
   }, 120_000);

@@ -45,6 +45,15 @@ const nodeLlamaInstalled = existsSync(
   join(repoRoot, '.tools', 'bench-peers', 'node_modules', 'node-llama-cpp'),
 );
 
+/** One llama.cpp (llama-cpp-python) runner process on the GGUF. */
+async function llamaCpp(gguf: string, python: string, threads: number): Promise<RunnerReport> {
+  const args = [PROMPT_TEXT, PROMPT_TOKENS, NEW_TOKENS, RUNS, threads].map(String);
+  const { stdout } = await run(python, [join(here, 'run-llama-cpp.py'), gguf, ...args], {
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as RunnerReport;
+}
+
 /**
  * Memory bandwidth (bytes read and written per second): one thread per core copying a 256 MB
  * buffer of its own, all at once, as a decode step's threads read the weights.
@@ -108,20 +117,7 @@ function summarize(report: RunnerReport) {
 const gguf = await ggufPath().catch(() => undefined);
 if (gguf && llamaPython) {
   for (const threads of [1, 2]) {
-    const { stdout } = await run(
-      llamaPython,
-      [
-        join(here, 'run-llama-cpp.py'),
-        gguf,
-        PROMPT_TEXT,
-        String(PROMPT_TOKENS),
-        String(NEW_TOKENS),
-        String(RUNS),
-        String(threads),
-      ],
-      { maxBuffer: 16 * 1024 * 1024 },
-    );
-    const report = JSON.parse(stdout.trim().split('\n').at(-1)!) as RunnerReport;
+    const report = await llamaCpp(gguf, llamaPython, threads);
     peers[`llama.cpp, ${threads} thread${threads > 1 ? 's' : ''}`] = { report, summary: summarize(report) };
   }
 } else console.log('llama.cpp (llama-cpp-python) is not installed: run scripts/install-bench-peers.sh');
@@ -205,20 +201,7 @@ if (variants.includes('fused-q41') && Object.keys(peers).length > 0) {
     figures['shammah prefill'] = ours.prefillTokensPerSecond;
     figures['shammah peak RSS'] = ours.peakRssMB;
     if (gguf && llamaPython) {
-      const { stdout } = await run(
-        llamaPython,
-        [
-          join(here, 'run-llama-cpp.py'),
-          gguf,
-          PROMPT_TEXT,
-          String(PROMPT_TOKENS),
-          String(NEW_TOKENS),
-          String(RUNS),
-          '2',
-        ],
-        { maxBuffer: 16 * 1024 * 1024 },
-      );
-      const peer = summarize(JSON.parse(stdout.trim().split('\n').at(-1)!) as RunnerReport);
+      const peer = summarize(await llamaCpp(gguf, llamaPython, 2));
       figures['llama.cpp decode'] = peer.decodeTokensPerSecond;
       figures['llama.cpp prefill'] = peer.prefillTokensPerSecond;
       figures['llama.cpp peak RSS'] = peer.peakRssMB;

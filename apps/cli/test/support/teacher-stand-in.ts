@@ -17,6 +17,14 @@ export type ScriptedAnswer =
 /** The model id the stand-in serves; a real OpenAI model, so the price table prices its answers. */
 export const STAND_IN_MODEL = 'gpt-5.4-mini';
 
+/**
+ * The config.toml most end-to-end tests run with: no local model, no daemon, the stand-in as the
+ * one teacher.
+ */
+export function standInConfig(baseUrl: string): string {
+  return `[backend]\nenabled = false\n\n[client]\nuse_daemon = false\n\n[[teachers]]\nprovider = "openai-compatible"\nname = "StandIn"\nbase_url = "${baseUrl}"\nmodel = "${STAND_IN_MODEL}"\napi_key = "sk-test-valid"\n`;
+}
+
 function chunk(id: string, delta: Record<string, unknown>, finish: string | null = null): string {
   return `data: ${JSON.stringify({
     id,
