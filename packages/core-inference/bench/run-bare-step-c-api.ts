@@ -2,7 +2,7 @@
 // input and output bound once and nothing else around it. The KV cache is laid out as the Generator
 // lays it out: one shared past/present buffer for GroupQueryAttention graphs, else a compact past
 // and a pre-allocated present.
-import { readFileSync } from 'node:fs';
+import { usesGroupQueryAttention } from '../src/decoder-session.js';
 import { createTensor, openSession, type RuntimeTensor } from '../src/onnx-runtime.js';
 import { median, modelDir, PROMPT_TOKENS, peakRssMB, report, variantFile } from './common.js';
 
@@ -19,7 +19,7 @@ const heads = pastInputs[0]!.shape[1] as number;
 const dim = pastInputs[0]!.shape[3] as number;
 const vocab = session.outputs.find((output) => output.name === 'logits')!.shape[2] as number;
 const takesPositions = session.inputs.some((input) => input.name === 'position_ids');
-const shared = !takesPositions && readFileSync(path).includes('GroupQueryAttention');
+const shared = !takesPositions && (await usesGroupQueryAttention(path));
 const feeds: Record<string, RuntimeTensor> = {
   input_ids: createTensor('int64', BigInt64Array.of(42n), [1, 1], true),
   attention_mask: createTensor('int64', new BigInt64Array(past + 1).fill(1n), [1, past + 1], true),

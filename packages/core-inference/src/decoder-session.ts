@@ -113,7 +113,7 @@ export function detectLayout(
  * Read in small chunks, stopping at the first mention (the nodes usually precede the weights), so
  * a large graph file is never held in memory twice.
  */
-async function usesGroupQueryAttention(path: string): Promise<boolean> {
+export async function usesGroupQueryAttention(path: string): Promise<boolean> {
   const needle = Buffer.from('GroupQueryAttention');
   let file: FileHandle | undefined;
   try {

@@ -182,7 +182,12 @@ export async function openSession(
         binding: 'onnxruntime-node',
         writesOutputsInPlace: false,
         run: async (feeds, fetches) => {
-          const outputs = await session.run(toOrtTensors(feeds), toOrtFetches(fetches));
+          const outputs = await session.run(
+            Object.fromEntries(Object.entries(feeds).map(([name, tensor]) => [name, toOrt(tensor)])),
+            Object.fromEntries(
+              Object.entries(fetches).map(([name, tensor]) => [name, tensor ? toOrt(tensor) : null]),
+            ),
+          );
           const result: Record<string, RuntimeTensor> = {};
           for (const [name, value] of Object.entries(outputs)) {
             result[name] =
@@ -203,20 +208,9 @@ export async function openSession(
   throw lastError;
 }
 
-function toOrtTensors(tensors: Record<string, RuntimeTensor>): Record<string, ort.Tensor> {
-  const result: Record<string, ort.Tensor> = {};
-  for (const [name, tensor] of Object.entries(tensors)) {
-    result[name] = new ort.Tensor(tensor.type, tensor.data as never, tensor.dims);
-  }
-  return result;
-}
-
-function toOrtFetches(fetches: Record<string, RuntimeTensor | null>): Record<string, ort.Tensor | null> {
-  const result: Record<string, ort.Tensor | null> = {};
-  for (const [name, tensor] of Object.entries(fetches)) {
-    result[name] = tensor ? new ort.Tensor(tensor.type, tensor.data as never, tensor.dims) : null;
-  }
-  return result;
+/** The binding's tensor over the same memory (nothing is copied). */
+function toOrt(tensor: RuntimeTensor): ort.Tensor {
+  return new ort.Tensor(tensor.type, tensor.data as never, tensor.dims);
 }
 
 const TYPED_ARRAYS: Record<string, (bytes: ArrayBuffer) => TypedData> = {
